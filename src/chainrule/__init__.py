@@ -1,0 +1,37 @@
+"""chainrule: feed-forward neural networks trained by backpropagation, on NumPy.
+
+>>> from chainrule import Network
+>>> net = Network([2, 2, 1])
+>>> history = net.fit([[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 0])
+"""
+
+from .activations import Activation
+from .callbacks import Callback, EarlyStopping, LambdaCallback
+from .gradcheck import GradientReport, check_gradients
+from .initializers import Uniform
+from .layers import Dense
+from .losses import Loss
+from .network import Network
+from .optimizers import SGD, Adam, Optimizer, RMSprop, Rprop
+from .training import History
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activation",
+    "Adam",
+    "Callback",
+    "Dense",
+    "GradientReport",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "Loss",
+    "Network",
+    "Optimizer",
+    "RMSprop",
+    "Rprop",
+    "SGD",
+    "Uniform",
+    "check_gradients",
+]

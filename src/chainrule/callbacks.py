@@ -1,0 +1,92 @@
+"""Callbacks: code that runs at the start, after every epoch, and at the end of ``fit``.
+
+A callback sees the :class:`~chainrule.training.Training` state and the epoch's ``logs``
+(``{"loss": ..., "val_loss": ...}``); it stops training by setting ``training.stop_reason``.
+Progress is reported through callbacks, never printed by the library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .training import Training
+
+
+class Callback:
+    """Base class: override the hooks you need."""
+
+    def on_train_begin(self, training: Training) -> None:
+        """Called once before the first epoch."""
+
+    def on_epoch_end(self, training: Training, epoch: int, logs: dict[str, float]) -> None:
+        """Called after every epoch with its losses."""
+
+    def on_train_end(self, training: Training) -> None:
+        """Called once after the last epoch."""
+
+
+class EarlyStopping(Callback):
+    """Stop when a monitored loss has not improved for ``patience`` epochs.
+
+    Parameters
+    ----------
+    monitor : {"val_loss", "loss"}
+        Watched quantity; ``"val_loss"`` falls back to ``"loss"`` without validation data.
+    patience : int
+        Epochs without improvement tolerated.
+    min_delta : float
+        Smallest decrease that counts as an improvement.
+    restore_best_weights : bool
+        At the end, put back the weights of the best epoch.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 10,
+        min_delta: float = 0.0,
+        restore_best_weights: bool = True,
+    ) -> None:
+        if monitor not in ("val_loss", "loss"):
+            raise ValueError(f"monitor must be 'val_loss' or 'loss', got {monitor!r}")
+        if patience < 0:
+            raise ValueError(f"patience must be >= 0, got {patience}")
+        self.monitor = monitor
+        self.patience = patience
+        self.min_delta = min_delta
+        self.restore_best_weights = restore_best_weights
+
+    def on_train_begin(self, training: Training) -> None:
+        self.best = np.inf
+        self.best_epoch = -1
+        self.best_weights = None
+        self.wait = 0
+
+    def on_epoch_end(self, training: Training, epoch: int, logs: dict[str, float]) -> None:
+        value = logs.get(self.monitor, logs["loss"])
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = training.get_weights()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            training.stop_reason = "early stopping"
+
+    def on_train_end(self, training: Training) -> None:
+        if self.restore_best_weights and self.best_weights is not None:
+            training.set_weights(self.best_weights)
+
+
+class LambdaCallback(Callback):
+    """Call ``on_epoch_end(epoch, logs)`` after every epoch: for progress bars and logging."""
+
+    def __init__(self, on_epoch_end: Callable[[int, dict[str, float]], None]) -> None:
+        self.function = on_epoch_end
+
+    def on_epoch_end(self, training: Training, epoch: int, logs: dict[str, float]) -> None:
+        self.function(epoch, logs)

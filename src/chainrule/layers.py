@@ -1,0 +1,80 @@
+"""A fully connected layer: the forward pass and the three lines of backpropagation.
+
+Forward, for a batch ``X`` of shape ``(n, n_in)``::
+
+    Z = X W + b          net input,  (n, n_out)
+    A = f(Z)             activation, (n, n_out)
+
+Backward, given the error ``dZ = dL/dZ`` of this layer::
+
+    dW = X^T dZ          gradient of the weights, (n_in, n_out)
+    db = sum_i dZ_i      gradient of the bias,    (n_out,)
+    dX = dZ W^T          error carried back to the previous layer's output
+
+and the previous layer turns ``dX`` into its own error with ``dZ_prev = dX * f'(Z_prev)``.
+``dX`` uses ``W`` as it was in the forward pass: update the weights only after the error has been
+carried back through them.
+
+The same code trains ``K`` independent copies at once: weights of shape ``(K, n_in, n_out)``,
+biases ``(K, n_out)``, activations ``(K, n, n_out)``; ``@`` and ``.mT`` work on the last two axes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import ActivationLike
+
+Array = np.ndarray
+
+
+class Dense:
+    """A fully connected layer ``A = f(X W + b)``.
+
+    Parameters
+    ----------
+    weights : ndarray, shape (n_in, n_out)
+        Connection weights; ``weights[j, k]`` links input ``j`` to unit ``k``.
+    bias : ndarray, shape (n_out,)
+        One bias per unit.
+    activation : Activation
+        The elementwise activation ``f`` with its derivative.
+    """
+
+    def __init__(self, weights: Array, bias: Array, activation: ActivationLike) -> None:
+        self.weights = weights
+        self.bias = bias
+        self.activation = activation
+        self.X: Array | None = None
+        self.Z: Array | None = None
+        self.A: Array | None = None
+
+    @property
+    def n_in(self) -> int:
+        return self.weights.shape[-2]
+
+    @property
+    def n_out(self) -> int:
+        return self.weights.shape[-1]
+
+    def forward(self, X: Array) -> Array:
+        """Compute ``A = f(X W + b)`` and remember ``X, Z, A`` for the backward pass."""
+        Z = X @ self.weights + self.bias[..., None, :]
+        A = self.activation.forward(Z)
+        self.X, self.Z, self.A = X, Z, A
+        return A
+
+    def backward(self, dZ: Array, carry_back: bool = True) -> tuple[Array, Array, Array | None]:
+        """Gradients ``(dW, db)`` from this layer's error ``dZ``, and ``dX`` if ``carry_back``."""
+        dW = self.X.mT @ dZ
+        db = dZ.sum(axis=-2)
+        dX = dZ @ self.weights.mT if carry_back else None
+        return dW, db, dX
+
+    def error_from_output_gradient(self, dA: Array) -> Array:
+        """This layer's error ``dZ = dA * f'(Z)`` from the gradient ``dA`` of its output."""
+        return dA * self.activation.derivative(self.Z, self.A)
+
+    def __repr__(self) -> str:
+        name = getattr(self.activation, "name", type(self.activation).__name__)
+        return f"Dense({self.n_in} -> {self.n_out}, {name})"

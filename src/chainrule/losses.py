@@ -1,0 +1,172 @@
+"""Loss functions, with PyTorch's definitions and mean reduction.
+
+A loss compares the network's output ``A = f(Z)`` of the last layer with the targets ``Y`` (both of
+shape ``(n, n_out)``) and starts backpropagation by giving ``dZ = dL/dZ``, the error of the output
+layer. Each sample ``i`` carries a weight ``c_i`` with ``sum_i c_i = 1`` (``c_i = 1/n`` unless
+sample weights are given), so the mean over samples is ``sum_i c_i l_i``.
+
+============== ================================================ ===============================
+loss           per sample ``l_i``                               ``dZ`` (output error)
+============== ================================================ ===============================
+mse            ``mean_k (a_ik - y_ik)^2``                       ``2 (A - Y) c / n_out * f'(Z)``
+bce            ``mean_k -y log a - (1 - y) log(1 - a)``          ``(A - Y) c / n_out``  (sigmoid)
+cross_entropy  ``-sum_k y_ik log a_ik``                          ``(A - Y) c``          (softmax)
+============== ================================================ ===============================
+
+``bce`` is fused with a sigmoid output and ``cross_entropy`` with a softmax output: their values
+are computed from ``Z`` (``log a`` never becomes ``log 0``) and their ``dZ`` needs no ``f'(Z)``,
+which is exactly where ``a (1 - a)`` would vanish at saturation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .activations import ActivationLike, activation_name
+
+Array = np.ndarray
+
+
+def _softmax_backward(A: Array, dA: Array) -> Array:
+    """Jacobian-vector product of softmax: ``dZ = A * (dA - sum_k dA_k A_k)``."""
+    return A * (dA - (dA * A).sum(axis=-1, keepdims=True))
+
+
+def _per_sample_mean(values: Array, c: float | Array) -> Array:
+    """``sum_i c_i values_i`` over the sample axis (-2) of a ``(..., n, 1)`` array."""
+    return (values * c).sum(axis=(-2, -1))
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss: its name and the output activation it is fused with, if any."""
+
+    name: str
+    fused_activation: str | None = None
+
+    def value(self, Z: Array, A: Array, Y: Array, c: float | Array) -> Array:
+        """Loss per network replica: a scalar array, or shape ``(K,)`` for ``K`` replicas."""
+        if self.name == "mse":
+            per_sample = ((A - Y) ** 2).mean(axis=-1, keepdims=True)
+        elif self.name == "bce":
+            # -y log s(z) - (1-y) log(1-s(z)) = max(z, 0) - z y + log(1 + exp(-|z|))
+            terms = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
+            per_sample = terms.mean(axis=-1, keepdims=True)
+        else:  # cross_entropy: -sum_k y_k log softmax(z)_k = sum_k y_k (logsumexp(z) - z_k)
+            top = Z.max(axis=-1, keepdims=True)
+            logsumexp = top + np.log(np.exp(Z - top).sum(axis=-1, keepdims=True))
+            per_sample = (Y * (logsumexp - Z)).sum(axis=-1, keepdims=True)
+        return _per_sample_mean(per_sample, c)
+
+    def delta(
+        self, Z: Array, A: Array, Y: Array, c: float | Array, activation: ActivationLike
+    ) -> Array:
+        """The output layer's error ``dZ = dL/dZ`` (see the table in the module docstring)."""
+        n_out = Y.shape[-1]
+        if self.name == "cross_entropy":
+            return (A - Y) * c
+        if self.name == "bce":
+            return (A - Y) * (c / n_out)
+        dA = (A - Y) * (2 * c / n_out)
+        if activation_name(activation) == "softmax":
+            return _softmax_backward(A, dA)
+        return dA * activation.derivative(Z, A)
+
+    def check_pair(self, activation: ActivationLike) -> None:
+        """Refuse an output activation this loss does not fit, saying what to use instead."""
+        name = activation_name(activation)
+        if self.fused_activation is not None and name != self.fused_activation:
+            raise ValueError(
+                f"loss {self.name!r} needs output_activation={self.fused_activation!r}, got "
+                f"{name!r}; use output_activation={self.fused_activation!r}, or loss='mse'"
+            )
+
+    def prepare_targets(self, y: Array, n_out: int, dtype: np.dtype) -> Array:
+        """Turn ``y`` into a float ``(n, n_out)`` array, refusing labels this loss cannot fit.
+
+        ``y`` of shape ``(n,)`` is one target per sample: for one output it becomes a column,
+        for ``cross_entropy`` it holds integer class labels ``0 .. n_out - 1``.
+        """
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            raise ValueError(
+                f"targets must be numeric, got dtype {y.dtype}; encode class labels as "
+                "integers 0..n_classes-1"
+            )
+        if not np.all(np.isfinite(y)):
+            raise ValueError("targets contain NaN or inf; remove or impute those samples")
+        if self.name == "cross_entropy":
+            return _class_targets(y, n_out, dtype)
+        if y.ndim == 1:
+            if n_out != 1:
+                raise ValueError(
+                    f"y has shape {y.shape} (one target per sample) but the network has "
+                    f"{n_out} outputs; pass y of shape (n, {n_out})"
+                )
+            y = y[:, None]
+        if y.ndim != 2 or y.shape[1] != n_out:
+            raise ValueError(
+                f"y must have shape (n, {n_out}) for a network with {n_out} outputs, "
+                f"got {y.shape}"
+            )
+        if self.name == "bce" and (y.min() < 0 or y.max() > 1):
+            raise ValueError(
+                f"loss 'bce' needs targets in [0, 1], got values in [{y.min()}, {y.max()}]; "
+                "use loss='cross_entropy' with a softmax output for more than two classes, "
+                "or loss='mse' with output_activation='identity' for regression"
+            )
+        return y.astype(dtype, copy=False)
+
+
+def _class_targets(y: Array, n_out: int, dtype: np.dtype) -> Array:
+    """One-hot rows from integer labels, or validated probability rows."""
+    if n_out < 2:
+        raise ValueError(
+            "cross_entropy needs at least 2 outputs (softmax over one output is always 1); "
+            "for two classes use one sigmoid output with loss='bce'"
+        )
+    if y.ndim == 1:
+        labels = y
+        if not np.all(labels == np.round(labels)) or labels.min() < 0 or labels.max() >= n_out:
+            raise ValueError(
+                f"cross_entropy labels must be integers in 0..{n_out - 1} for {n_out} outputs, "
+                f"got values in [{labels.min()}, {labels.max()}]"
+            )
+        return np.eye(n_out, dtype=dtype)[labels.astype(np.intp)]
+    if y.ndim != 2 or y.shape[1] != n_out:
+        raise ValueError(
+            f"cross_entropy targets must be labels of shape (n,) or one-hot rows of shape "
+            f"(n, {n_out}), got {y.shape}"
+        )
+    if y.min() < 0 or not np.allclose(y.sum(axis=1), 1.0):
+        raise ValueError(
+            "cross_entropy one-hot targets must be non-negative rows that sum to 1"
+        )
+    return y.astype(dtype, copy=False)
+
+
+LOSSES: dict[str, Loss] = {
+    "mse": Loss("mse"),
+    "bce": Loss("bce", fused_activation="sigmoid"),
+    "cross_entropy": Loss("cross_entropy", fused_activation="softmax"),
+}
+ALIASES = {
+    "squared_error": "mse",
+    "binary_crossentropy": "bce",
+    "log_loss": "bce",
+    "categorical_crossentropy": "cross_entropy",
+}
+
+
+def get_loss(loss: str | Loss) -> Loss:
+    """Look up a loss by name (``mse``, ``bce``, ``cross_entropy``), or pass a ``Loss`` through."""
+    if isinstance(loss, Loss):
+        return loss
+    if not isinstance(loss, str):
+        raise TypeError(f"loss must be a name, got {type(loss).__name__}")
+    name = ALIASES.get(loss.lower(), loss.lower())
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+    return LOSSES[name]

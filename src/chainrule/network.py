@@ -1,0 +1,273 @@
+"""The feed-forward network: a list of dense layers, a loss, and backpropagation.
+
+Backpropagation in full, for layers ``1..L`` with ``A_0 = X``::
+
+    forward:   Z_l = A_{l-1} W_l + b_l,   A_l = f_l(Z_l)
+    output:    dZ_L = dLoss/dZ_L                       (from the loss)
+    backward:  dW_l = A_{l-1}^T dZ_l,     db_l = sum_i dZ_l
+               dZ_{l-1} = (dZ_l W_l^T) * f'_{l-1}(Z_{l-1})
+
+Every error ``dZ_{l-1}`` is computed from ``W_l`` *before* any weight changes; only then does the
+optimizer update all layers together.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import numpy as np
+
+from .activations import ActivationLike, activation_name, get_activation
+from .initializers import Initializer, get_initializer
+from .layers import Dense
+from .losses import Loss, get_loss
+
+Array = np.ndarray
+
+
+def forward(layers: Sequence[Dense], X: Array) -> Array:
+    """Run ``X`` through every layer, each remembering what backpropagation needs."""
+    A = X
+    for layer in layers:
+        A = layer.forward(A)
+    return A
+
+
+def backward(layers: Sequence[Dense], dZ: Array) -> list[tuple[Array, Array]]:
+    """Carry the output error ``dZ`` back through ``layers``: ``[(dW, db), ...]`` per layer."""
+    grads = []
+    for i in range(len(layers) - 1, -1, -1):
+        dW, db, dA = layers[i].backward(dZ, carry_back=i > 0)
+        grads.append((dW, db))
+        if i > 0:
+            dZ = layers[i - 1].error_from_output_gradient(dA)
+    return grads[::-1]
+
+
+def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """A ``np.random.Generator`` from a seed, or the generator itself."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and not isinstance(seed, int | np.integer):
+        raise TypeError(f"seed must be an int, a numpy Generator or None, got {seed!r}")
+    return np.random.default_rng(seed)
+
+
+class Network:
+    """A multilayer perceptron trained by backpropagation.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Units per layer, inputs first: ``[2, 2, 1]`` is 2 inputs, 2 hidden units, 1 output.
+    activation : str, object, or sequence of them
+        Hidden-layer activation (``sigmoid, tanh, relu, leaky_relu, elu, softplus, identity``),
+        or one per hidden layer, or an object with ``forward(Z)`` and ``derivative(Z, A)``.
+    output_activation : str or object
+        Output activation; also ``softmax``.
+    loss : {"mse", "bce", "cross_entropy"}
+        PyTorch's definitions with mean reduction. ``bce`` needs a sigmoid output and
+        ``cross_entropy`` a softmax output; both are fused with it for stability.
+    init : str or callable
+        Weight initialiser (see :mod:`chainrule.initializers`); ``"auto"`` follows the activation.
+    seed : int, numpy Generator or None
+        Source of all randomness: initial weights, shuffling, restarts.
+    dtype : {"float64", "float32"}
+        Floating-point type of weights and computations.
+
+    Attributes
+    ----------
+    layers : list of Dense
+        ``layers[i].weights`` of shape ``(n_in, n_out)`` and ``layers[i].bias`` of ``(n_out,)``.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str | ActivationLike | Sequence[str | ActivationLike] = "sigmoid",
+        output_activation: str | ActivationLike = "sigmoid",
+        loss: str | Loss = "mse",
+        init: str | Initializer = "auto",
+        seed: int | np.random.Generator | None = 0,
+        dtype: str | np.dtype = "float64",
+    ) -> None:
+        self.sizes = _check_sizes(sizes)
+        self.dtype = _check_dtype(dtype)
+        n_hidden = len(self.sizes) - 2
+        hidden = _per_layer(activation, n_hidden)
+        activations = [get_activation(a) for a in hidden] + [get_activation(output_activation)]
+        for a in activations[:-1]:
+            if activation_name(a) == "softmax":
+                raise ValueError(
+                    "softmax is for the output layer only; use it as output_activation"
+                )
+        self.loss_function = get_loss(loss)
+        self.loss_function.check_pair(activations[-1])
+        self.init = init
+        self.rng = as_generator(seed)
+        self.layers = [
+            Dense(np.empty((n_in, n_out), self.dtype), np.zeros(n_out, self.dtype), act)
+            for n_in, n_out, act in zip(self.sizes[:-1], self.sizes[1:], activations, strict=True)
+        ]
+        self.initialize(self.layers)
+        self.input_range_: tuple[Array, Array] | None = None
+
+    # -- parameters ------------------------------------------------------------------------
+    def initialize(self, layers: Sequence[Dense]) -> None:
+        """Draw fresh weights for ``layers`` (this net's, or stacked replicas) and zero biases."""
+        for layer in layers:
+            init = get_initializer(self.init, activation_name(layer.activation))
+            layer.weights[...] = init(self.rng, layer.n_in, layer.n_out, layer.weights.shape)
+            layer.bias[...] = 0
+
+    def parameters(self) -> list[Array]:
+        """``[W1, b1, W2, b2, ...]``: the arrays themselves, not copies."""
+        return [p for layer in self.layers for p in (layer.weights, layer.bias)]
+
+    def copy(self) -> Network:
+        """An independent copy: same weights, same random state, nothing shared."""
+        return copy.deepcopy(self)
+
+    @property
+    def n_inputs(self) -> int:
+        return self.sizes[0]
+
+    @property
+    def n_outputs(self) -> int:
+        return self.sizes[-1]
+
+    @property
+    def output_activation(self) -> ActivationLike:
+        return self.layers[-1].activation
+
+    # -- computation -----------------------------------------------------------------------
+    def predict(self, X: Array) -> Array:
+        """Network outputs for the rows of ``X``: shape ``(n, n_out)``.
+
+        Warns when ``X`` lies far outside the range of the training inputs.
+        """
+        X = self.check_inputs(X)
+        _warn_if_outside(X, self.input_range_)
+        return forward(self.layers, X)
+
+    def loss(self, X: Array, y: Array, sample_weight: Array | None = None) -> float:
+        """The loss on ``(X, y)``: mean over samples (weighted by ``sample_weight``)."""
+        X, Y, c = self.check_data(X, y, sample_weight)
+        out = self.layers[-1]
+        forward(self.layers, X)
+        return float(self.loss_function.value(out.Z, out.A, Y, c))
+
+    def gradients(
+        self, X: Array, y: Array, sample_weight: Array | None = None
+    ) -> list[tuple[Array, Array]]:
+        """Gradients of :meth:`loss` by backpropagation: ``[(dW, db), ...]``, one per layer."""
+        X, Y, c = self.check_data(X, y, sample_weight)
+        out = self.layers[-1]
+        forward(self.layers, X)
+        return backward(self.layers, self.loss_function.delta(out.Z, out.A, Y, c, out.activation))
+
+    def fit(self, X: Array, y: Array, **kwargs):
+        """Train on ``(X, y)``; see :func:`chainrule.training.fit` for the arguments."""
+        from .training import fit
+
+        return fit(self, X, y, **kwargs)
+
+    # -- input checking --------------------------------------------------------------------
+    def check_inputs(self, X: Array) -> Array:
+        """``X`` as a finite ``(n, n_inputs)`` array of this network's dtype, or a ValueError."""
+        X = np.asarray(X)
+        if X.dtype.kind not in "biuf":
+            raise ValueError(f"X must be numeric, got dtype {X.dtype}")
+        if X.ndim == 1 and self.n_inputs == 1:
+            X = X[:, None]
+        if X.ndim != 2 or X.shape[1] != self.n_inputs:
+            raise ValueError(
+                f"X must have shape (n, {self.n_inputs}) for a network with {self.n_inputs} "
+                f"inputs, got {X.shape}"
+            )
+        if X.shape[0] == 0:
+            raise ValueError("X has no samples")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("X contains NaN or inf; remove or impute those samples")
+        return X.astype(self.dtype, copy=False)
+
+    def check_data(
+        self, X: Array, y: Array, sample_weight: Array | None = None
+    ) -> tuple[Array, Array, float | Array]:
+        """Checked ``(X, Y, c)``: inputs, ``(n, n_out)`` targets, per-sample loss weights."""
+        X = self.check_inputs(X)
+        Y = self.loss_function.prepare_targets(y, self.n_outputs, self.dtype)
+        if Y.shape[0] != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} samples but y has {Y.shape[0]}")
+        return X, Y, sample_weights(sample_weight, X.shape[0], self.dtype)
+
+    def __repr__(self) -> str:
+        acts = "-".join(activation_name(layer.activation) for layer in self.layers)
+        return (
+            f"Network({self.sizes}, activations={acts}, loss={self.loss_function.name!r}, "
+            f"dtype={self.dtype.name})"
+        )
+
+
+def sample_weights(sample_weight: Array | None, n: int, dtype: np.dtype) -> float | Array:
+    """Per-sample loss weights ``c`` with ``sum(c) = 1``: ``1/n``, or a ``(n, 1)`` column."""
+    if sample_weight is None:
+        return 1.0 / n
+    w = np.asarray(sample_weight, dtype=dtype)
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},), got {w.shape}")
+    if not np.all(np.isfinite(w)) or w.min() < 0 or w.sum() <= 0:
+        raise ValueError("sample_weight must be finite, non-negative and not all zero")
+    return (w / w.sum())[:, None]
+
+
+def _check_sizes(sizes: Sequence[int]) -> list[int]:
+    try:
+        sizes = [int(s) for s in sizes]
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"sizes must be a sequence of integers like [2, 2, 1], got {sizes!r}"
+        ) from None
+    if len(sizes) < 2:
+        raise ValueError(f"sizes needs at least an input and an output size, got {sizes}")
+    if min(sizes) < 1:
+        raise ValueError(f"every layer needs at least one unit, got sizes {sizes}")
+    return sizes
+
+
+def _check_dtype(dtype: str | np.dtype) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def _per_layer(activation, n_hidden: int) -> list:
+    if isinstance(activation, str) or not isinstance(activation, Sequence):
+        return [activation] * n_hidden
+    if len(activation) != n_hidden:
+        raise ValueError(
+            f"got {len(activation)} hidden activations for {n_hidden} hidden layers"
+        )
+    return list(activation)
+
+
+def _warn_if_outside(X: Array, input_range: tuple[Array, Array] | None) -> None:
+    """Warn when inputs lie far outside the training range (a scaling step was forgotten?)."""
+    if input_range is None:
+        return
+    low, high = input_range
+    span = np.maximum(high - low, 1e-12)
+    far = (X < low - span) | (X > high + span)
+    if far.any():
+        import warnings
+
+        columns = np.flatnonzero(far.any(axis=0)).tolist()
+        warnings.warn(
+            f"inputs in column(s) {columns} lie far outside the range seen in training "
+            f"(e.g. {X[far][0]:g} vs [{low[columns[0]]:g}, {high[columns[0]]:g}]); were the "
+            "inputs scaled for training but not for prediction?",
+            UserWarning,
+            stacklevel=3,
+        )
