@@ -173,6 +173,25 @@ class Network:
 
         return fit(self, X, y, **kwargs)
 
+    # -- elsewhere ----------------------------------------------------------------------------
+    def save(self, path, **metadata) -> None:
+        """Save to a chainrule model file (NumPy arrays + JSON, never pickle); see :mod:`chainrule.io`."""
+        from .io import save_network
+
+        save_network(self, path, **metadata)
+
+    def to_onnx(self, path, **kwargs) -> None:
+        """Export as an ONNX graph; see :func:`chainrule.export.to_onnx` (needs ``chainrule[onnx]``)."""
+        from .export import to_onnx
+
+        to_onnx(self, path, **kwargs)
+
+    def to_torch(self):
+        """The same network as a PyTorch ``nn.Sequential``; see :mod:`chainrule.interop`."""
+        from .interop import to_torch
+
+        return to_torch(self)
+
     # -- input checking --------------------------------------------------------------------
     def check_inputs(self, X: Array) -> Array:
         """``X`` as a finite ``(n, n_inputs)`` array of this network's dtype, or a ValueError."""
