@@ -173,15 +173,15 @@ class Network:
 
         return fit(self, X, y, **kwargs)
 
-    # -- elsewhere ----------------------------------------------------------------------------
+    # -- elsewhere --------------------------------------------------------------------------
     def save(self, path, **metadata) -> None:
-        """Save to a chainrule model file (NumPy arrays + JSON, never pickle); see :mod:`chainrule.io`."""
+        """Save as a chainrule model file (arrays + JSON, never pickle): :mod:`chainrule.io`."""
         from .io import save_network
 
         save_network(self, path, **metadata)
 
     def to_onnx(self, path, **kwargs) -> None:
-        """Export as an ONNX graph; see :func:`chainrule.export.to_onnx` (needs ``chainrule[onnx]``)."""
+        """Export as an ONNX graph (needs ``chainrule[onnx]``): :func:`chainrule.export.to_onnx`."""
         from .export import to_onnx
 
         to_onnx(self, path, **kwargs)
