@@ -64,10 +64,16 @@ class Dense:
         self.X, self.Z, self.A = X, Z, A
         return A
 
-    def backward(self, dZ: Array, carry_back: bool = True) -> tuple[Array, Array, Array | None]:
-        """Gradients ``(dW, db)`` from this layer's error ``dZ``, and ``dX`` if ``carry_back``."""
-        dW = self.X.mT @ dZ
-        db = dZ.sum(axis=-2)
+    def backward(
+        self, dZ: Array, carry_back: bool = True, out: tuple[Array, Array] | None = None
+    ) -> tuple[Array, Array, Array | None]:
+        """Gradients ``(dW, db)`` from this layer's error ``dZ``, and ``dX`` if ``carry_back``.
+
+        ``out``, if given, is a pair of arrays that receive ``dW`` and ``db`` in place.
+        """
+        dW, db = out if out is not None else (None, None)
+        dW = np.matmul(self.X.mT, dZ, out=dW)
+        db = np.sum(dZ, axis=-2, out=db)
         dX = dZ @ self.weights.mT if carry_back else None
         return dW, db, dX
 

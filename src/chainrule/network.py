@@ -34,11 +34,16 @@ def forward(layers: Sequence[Dense], X: Array) -> Array:
     return A
 
 
-def backward(layers: Sequence[Dense], dZ: Array) -> list[tuple[Array, Array]]:
-    """Carry the output error ``dZ`` back through ``layers``: ``[(dW, db), ...]`` per layer."""
+def backward(
+    layers: Sequence[Dense], dZ: Array, out: Sequence[tuple[Array, Array]] | None = None
+) -> list[tuple[Array, Array]]:
+    """Carry the output error ``dZ`` back through ``layers``: ``[(dW, db), ...]`` per layer.
+
+    ``out``, if given, holds one ``(dW, db)`` pair of arrays per layer to write into.
+    """
     grads = []
     for i in range(len(layers) - 1, -1, -1):
-        dW, db, dA = layers[i].backward(dZ, carry_back=i > 0)
+        dW, db, dA = layers[i].backward(dZ, carry_back=i > 0, out=out[i] if out else None)
         grads.append((dW, db))
         if i > 0:
             dZ = layers[i - 1].error_from_output_gradient(dA)

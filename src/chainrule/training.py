@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -72,26 +73,69 @@ class History:
 
 
 class Training:
-    """The state of one ``fit`` call, as callbacks see it.
+    """The state of one ``fit`` call: ``K`` copies of the network trained together.
 
-    ``layers`` hold the ``K`` copies being trained (weights ``(K, n_in, n_out)``); a callback stops
-    training by setting ``stop_reason``, and may save and restore all copies with
-    :meth:`get_weights` / :meth:`set_weights`.
+    All parameters of all copies live in one ``(K, P)`` buffer, and their gradients in another:
+    ``layers[i].weights`` is a ``(K, n_in, n_out)`` view into it. Backpropagation writes the
+    gradients in place and the optimizer updates the whole buffer in one step.
+
+    A callback stops training by setting ``stop_reason``, and may save and restore all copies
+    with :meth:`get_weights` / :meth:`set_weights`.
     """
 
-    def __init__(self, net: Network, layers: list[Dense], history: History) -> None:
-        self.net, self.layers, self.history = net, layers, history
+    def __init__(self, net: Network, K: int, weight_decay: float = 0.0) -> None:
+        self.net = net
+        shapes = [(layer.n_in, layer.n_out) for layer in net.layers]
+        segments = [size for n_in, n_out in shapes for size in (n_in * n_out, n_out)]
+        self.starts = np.cumsum([0, *segments[:-1]])  # where each W_l and b_l begins
+        self.params = np.empty((K, sum(segments)), net.dtype)
+        self.grads = np.zeros_like(self.params)
+        self.grad_views = _layer_views(self.grads, shapes)
+        self.layers = [
+            Dense(W, b, layer.activation)
+            for (W, b), layer in zip(_layer_views(self.params, shapes), net.layers, strict=True)
+        ]
+        if K > 1:
+            net.initialize(self.layers)
+        for copy, layer in zip(self.layers, net.layers, strict=True):
+            copy.weights[0], copy.bias[0] = layer.weights, layer.bias
+        is_weight = np.zeros(self.params.shape[1], net.dtype)
+        for W, _ in _layer_views(is_weight[None], shapes):
+            W[...] = 1
+        self.decay = weight_decay * is_weight
         self.stop_reason: str | None = None
 
-    def parameters(self) -> list[Array]:
-        return [p for layer in self.layers for p in (layer.weights, layer.bias)]
+    def forward_backward(self, X: Array, Y: Array, c: float | Array) -> Array:
+        """Loss of each copy on ``(X, Y)``; leaves the gradients in ``self.grads``."""
+        out, loss = self.layers[-1], self.net.loss_function
+        forward(self.layers, X)
+        value = np.reshape(loss.value(out.Z, out.A, Y, c), -1)
+        backward(self.layers, loss.delta(out.Z, out.A, Y, c, out.activation), self.grad_views)
+        if self.decay.any():
+            self.grads += self.decay * self.params
+            value = value + 0.5 * (self.decay * self.params * self.params).sum(axis=-1)
+        return value
+
+    def weight_norms(self, flat: Array) -> Array:
+        """``||W_l||`` of each copy and layer from a ``(K, P)`` buffer: shape ``(K, L)``."""
+        return np.sqrt(np.add.reduceat(flat * flat, self.starts, axis=1)[:, ::2])
 
     def get_weights(self) -> list[Array]:
-        return [p.copy() for p in self.parameters()]
+        return [self.params.copy()]
 
     def set_weights(self, weights: Sequence[Array]) -> None:
-        for p, w in zip(self.parameters(), weights, strict=True):
-            p[...] = w
+        self.params[...] = weights[0]
+
+
+def _layer_views(buffer: Array, shapes: list[tuple[int, int]]) -> list[tuple[Array, Array]]:
+    """``(W, b)`` views, of shapes ``(K, n_in, n_out)`` and ``(K, n_out)``, into ``(K, P)``."""
+    views, offset = [], 0
+    for n_in, n_out in shapes:
+        W = np.reshape(buffer[:, offset : offset + n_in * n_out], (-1, n_in, n_out), copy=False)
+        offset += n_in * n_out
+        views.append((W, buffer[:, offset : offset + n_out]))
+        offset += n_out
+    return views
 
 
 def fit(
@@ -175,69 +219,47 @@ def fit(
     elif not (isinstance(epochs, int | np.integer) and epochs >= 1):
         raise ValueError(f"epochs must be a positive integer or None, got {epochs!r}")
     tolerance = _target_tolerance(target_tolerance, net, Y)
-    window = max(n_iter_no_change, -(-100 // batches_per_epoch))
+    plateau = _Plateau(max(n_iter_no_change, -(-100 // batches_per_epoch)), tol, K)
 
-    layers = _replicate(net, K)
+    training = Training(net, K, weight_decay)
     history = History(restarts=K, optimizer=opt)
-    training = Training(net, layers, history)
-    out = layers[-1]
-    params = training.parameters()
-    last_good = training.get_weights()
+    last_good = training.params.copy()
     losses, val_losses, norms, ratios = [], [], [], []
     met_at = np.full(K, -1)
     alive = np.ones(K, dtype=bool)
-    for cb in callbacks:
-        cb.on_train_begin(training)
-    reason = "epochs done"
+    for callback in callbacks:
+        callback.on_train_begin(training)
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(epochs):
             epoch_loss = np.zeros(K)
-            order = net.rng.permutation(n) if shuffle and batch < n else None
-            for first in range(0, n, batch):
-                if batch == n:
-                    Xb, Yb, cw = X, Y, c_all
-                else:
-                    rows = order[first : first + batch] if order is not None else (
-                        slice(first, first + batch))
-                    Xb, Yb = X[rows], Y[rows]
-                    cw = _batch_weights(sample_weight, rows, Xb.shape[0], net)
-                forward(layers, Xb)
-                epoch_loss += np.reshape(net.loss_function.value(out.Z, out.A, Yb, cw), K) * (
-                    Xb.shape[0] / n)
-                if batch == n and auto_stop and tolerance is not None:
-                    _mark_targets_met(out.A, Y, tolerance, epoch, met_at)
-                grads = backward(
-                    layers, net.loss_function.delta(out.Z, out.A, Yb, cw, out.activation))
-                flat = [g for pair in grads for g in pair]
-                if weight_decay:
-                    for g, W in zip(flat[::2], params[::2], strict=True):
-                        g += weight_decay * W
-                if (met_at >= 0).any():
-                    break  # these weights meet the targets: keep them as they are
-                opt.step(params, flat)
-            if weight_decay:
-                epoch_loss += 0.5 * weight_decay * sum(
-                    (W * W).sum(axis=(-2, -1)) for W in params[::2])
+            for Xb, Yb, cw in _batches(X, Y, c_all, sample_weight, batch, shuffle, net):
+                epoch_loss += training.forward_backward(Xb, Yb, cw) * (Xb.shape[0] / n)
+                if batch == n and tolerance is not None and auto_stop:
+                    _mark_targets_met(training.layers[-1].A, Y, tolerance, epoch, met_at)
+                    if (met_at >= 0).any():
+                        break  # these weights meet the targets: keep them as they are
+                opt.step([training.params], [training.grads])
             losses.append(epoch_loss)
-            norms.append([np.sqrt((g * g).sum(axis=(-2, -1))) for g in flat[::2]])
-            ratios.append(_update_ratios(params[::2], last_good[::2]))
+            norms.append(training.weight_norms(training.grads))
+            ratios.append(training.weight_norms(training.params - last_good)
+                          / np.maximum(training.weight_norms(last_good), 1e-30))
             alive &= np.isfinite(epoch_loss)
             if not alive.any():
-                training.set_weights(last_good)
+                training.params[...] = last_good
                 reason = "diverged"
                 break
-            _save_finite(last_good, params, alive)
-            if batch < n and auto_stop and tolerance is not None and n <= 4096:
-                _mark_targets_met(forward(layers, X), Y, tolerance, epoch, met_at)
+            np.copyto(last_good, training.params, where=alive[:, None])
+            if batch < n and tolerance is not None and auto_stop and n <= 4096:
+                _mark_targets_met(forward(training.layers, X), Y, tolerance, epoch, met_at)
             if validation is not None:
-                val_losses.append(_loss_per_copy(net, layers, *validation))
+                val_losses.append(_loss_per_copy(net, training.layers, *validation))
             if (met_at >= 0).any():
                 reason = "targets met"
                 break
-            if auto_stop and _stopped_improving(losses, window, tol, alive):
+            if auto_stop and plateau.stalled(epoch_loss, alive):
                 reason = "converged"
                 break
-            logs = _logs(losses[-1], val_losses[-1] if val_losses else None, alive)
+            logs = _logs(epoch_loss, val_losses[-1] if val_losses else None, alive)
             for callback in callbacks:
                 callback.on_epoch_end(training, epoch, logs)
             if training.stop_reason:
@@ -245,19 +267,19 @@ def fit(
                 break
         else:
             reason = "max_epochs" if auto_stop else "epochs done"
-    for cb in callbacks:
-        cb.on_train_end(training)
+    for callback in callbacks:
+        callback.on_train_end(training)
 
     best = _choose_copy(losses, val_losses, met_at, alive)
-    for layer, trained in zip(net.layers, layers, strict=True):
+    for layer, trained in zip(net.layers, training.layers, strict=True):
         layer.weights[...] = trained.weights[best]
         layer.bias[...] = trained.bias[best]
     net.input_range_ = (X.min(axis=0), X.max(axis=0))
 
     history.loss = [float(v[best]) for v in losses]
     history.val_loss = [float(v[best]) for v in val_losses]
-    history.gradient_norms = [[float(v[best]) for v in row] for row in norms]
-    history.update_ratios = [[float(v[best]) for v in row] for row in ratios]
+    history.gradient_norms = [row[best].tolist() for row in norms]
+    history.update_ratios = [row[best].tolist() for row in ratios]
     history.epochs = len(losses)
     history.stopped_because = reason
     history.replica = best
@@ -275,20 +297,6 @@ def fit(
 
 
 # -- helpers ------------------------------------------------------------------------------------
-def _replicate(net: Network, K: int) -> list[Dense]:
-    """``K`` stacked copies of the net's layers: copy 0 as it is, the others freshly drawn."""
-    layers = [
-        Dense(np.empty((K, *layer.weights.shape), net.dtype),
-              np.empty((K, *layer.bias.shape), net.dtype), layer.activation)
-        for layer in net.layers
-    ]
-    if K > 1:
-        net.initialize(layers)
-    for stacked, layer in zip(layers, net.layers, strict=True):
-        stacked.weights[0], stacked.bias[0] = layer.weights, layer.bias
-    return layers
-
-
 def _check_restarts(restarts: int | None, work: int) -> int:
     if restarts is None:
         return AUTO_RESTARTS if work <= SMALL_PROBLEM else 1
@@ -311,10 +319,18 @@ def _check_validation(net: Network, validation_data) -> tuple[Array, Array, floa
     return net.check_data(*validation_data)
 
 
-def _batch_weights(sample_weight, rows, n_rows: int, net: Network) -> float | Array:
-    if sample_weight is None:
-        return 1.0 / n_rows
-    return sample_weights(np.asarray(sample_weight)[rows], n_rows, net.dtype)
+def _batches(X: Array, Y: Array, c: float | Array, sample_weight, batch: int, shuffle: bool,
+             net: Network):
+    """``(X_batch, Y_batch, c_batch)`` for one epoch: the whole set, or shuffled mini-batches."""
+    n = X.shape[0]
+    if batch == n:
+        yield X, Y, c
+        return
+    order = net.rng.permutation(n) if shuffle else np.arange(n)
+    for first in range(0, n, batch):
+        rows = order[first : first + batch]
+        weights = None if sample_weight is None else np.asarray(sample_weight)[rows]
+        yield X[rows], Y[rows], sample_weights(weights, rows.size, net.dtype)
 
 
 def _target_tolerance(target_tolerance: float | None, net: Network, Y: Array) -> float | None:
@@ -342,32 +358,25 @@ def _loss_per_copy(net: Network, layers: list[Dense], X: Array, Y: Array, c) -> 
     return np.reshape(net.loss_function.value(out.Z, out.A, Y, c), -1)
 
 
-def _update_ratios(weights: list[Array], before: list[Array]) -> list[Array]:
-    """``||W - W_before|| / ||W_before||`` per copy, for each layer."""
-    def squared_norm(W: Array) -> Array:
-        return (W * W).sum(axis=(-2, -1))
+class _Plateau:
+    """Has the loss stopped improving? Compares the best loss now with the best ``window`` ago.
 
-    return [
-        np.sqrt(squared_norm(W - W0) / np.maximum(squared_norm(W0), 1e-30))
-        for W, W0 in zip(weights, before, strict=True)
-    ]
+    Stalled when ``best_then - best_now < tol * max(1, best_then)`` for every finite copy.
+    """
 
+    def __init__(self, window: int, tol: float, K: int) -> None:
+        self.tol = tol
+        self.best = np.full(K, np.inf)
+        self.past = deque(maxlen=window + 1)
 
-def _save_finite(saved: list[Array], params: list[Array], alive: Array) -> None:
-    """Copy the parameters of the copies still finite into ``saved``."""
-    for s, p in zip(saved, params, strict=True):
-        np.copyto(s, p, where=alive.reshape((-1,) + (1,) * (p.ndim - 1)))
-
-
-def _stopped_improving(losses: list[Array], window: int, tol: float, alive: Array) -> bool:
-    """Whether every finite copy's best loss of the last ``window`` epochs is no real gain."""
-    if len(losses) <= window:
-        return False
-    history = np.array(losses)
-    before = history[:-window].min(axis=0)
-    recent = history[-window:].min(axis=0)
-    stalled = before - recent < tol * np.maximum(1.0, before)
-    return bool(stalled[alive].all())
+    def stalled(self, loss: Array, alive: Array) -> bool:
+        self.best = np.minimum(self.best, loss)
+        self.past.append(self.best)
+        if len(self.past) < self.past.maxlen:
+            return False
+        then = self.past[0]
+        stalled = then - self.best < self.tol * np.maximum(1.0, then)
+        return bool(stalled[alive].all())
 
 
 def _logs(loss: Array, val_loss: Array | None, alive: Array) -> dict[str, float]:
