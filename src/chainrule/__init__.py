@@ -9,6 +9,7 @@ from .activations import Activation
 from .callbacks import Callback, EarlyStopping, LambdaCallback
 from .gradcheck import GradientReport, check_gradients
 from .initializers import Uniform
+from .io import load, load_model
 from .layers import Dense
 from .losses import Loss
 from .network import Network
@@ -34,4 +35,6 @@ __all__ = [
     "SGD",
     "Uniform",
     "check_gradients",
+    "load",
+    "load_model",
 ]

@@ -1,13 +1,27 @@
-"""The ``chainrule`` command line."""
+"""The ``chainrule`` command line.
+
+Every problem with the user's input (a missing file or column, a non-numeric feature, a corrupt
+model, a bad option) ends with one line on stderr and exit code 2, never a traceback.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
+import math
+import os
 import sys
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from . import __version__
 from .datasets import PROBLEMS
+
+PLOT_PROBE_EPOCHS = 200  # epochs of the probe whose gradient norms `doctor --plot` draws
 
 
 class UserError(click.ClickException):
@@ -15,11 +29,52 @@ class UserError(click.ClickException):
 
     exit_code = 2
 
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _OneLineUsage:
+    """Turn click's usage errors (bad option, missing argument) into one-line ``UserError``."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as error:
+            command = f"chainrule {info_name}" if parent else "chainrule"
+            raise UserError(f"{error.format_message()} (see `{command} --help`)") from None
+
+
+class Command(_OneLineUsage, click.Command):
+    pass
+
+
+class Group(_OneLineUsage, click.Group):
+    command_class = Command
+
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as error:
+            raise UserError(f"{error.format_message()} (see `chainrule --help`)") from None
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="chainrule")
 def main() -> None:
-    """Train feed-forward neural networks by backpropagation, and find out why they don't learn."""
+    """Train feed-forward neural networks by backpropagation, and find out why they don't learn.
+
+    \b
+    Examples:
+      chainrule datasets                              # the built-in data sets
+      chainrule train spirals --layers 16,16 --plot spirals.png
+      chainrule train data.csv --target species --out iris.chainrule
+      chainrule predict iris.chainrule new.csv --out predictions.csv
+      chainrule evaluate iris.chainrule test.csv --target species
+      chainrule doctor data.csv --target price
+      chainrule gradcheck mynet.py:loss_fn mynet.py:grad_fn mynet.py:params
+    """
 
 
 @main.command()
@@ -43,3 +98,552 @@ def demo(problems: tuple[str, ...], seed: int) -> None:
     click.echo(f"{learned}/{len(results)} problems learned in {total:.2f} s")
     if learned < len(results):
         sys.exit(1)
+
+
+# -- shared pieces -------------------------------------------------------------------------------
+def user_errors(command: Callable) -> Callable:
+    """Run a command body: bad input (ValueError, TypeError) becomes a one-line exit 2, and the
+    library's warnings are shown as one ``warning:`` line each (none with ``--quiet``)."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return command(*args, **kwargs)
+            except (ValueError, TypeError) as error:
+                raise UserError(str(error)) from None
+            finally:
+                if not kwargs.get("quiet"):
+                    for message in dict.fromkeys(str(w.message) for w in caught):
+                        click.echo("warning: " + " ".join(message.split()), err=True)
+
+    return run
+
+
+def output_options(command: Callable) -> Callable:
+    """``--quiet``, ``--verbose`` and ``--json``."""
+    for decorator in reversed((
+        click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors."),
+        click.option("-v", "--verbose", is_flag=True, help="Say more: progress lines, details."),
+        click.option("--json", "as_json", is_flag=True,
+                     help="Print the result as one JSON object (no progress bar)."),
+    )):
+        command = decorator(command)
+    return command
+
+
+def model_options(command: Callable) -> Callable:
+    """The options that choose the network and how it is trained (train, doctor)."""
+    for decorator in reversed((
+        click.option("--target", "-t", metavar="COL",
+                     help="Target column: a header name (CSV) or column index (NPY). Built-in "
+                          "data sets have their own."),
+        click.option("--task", type=click.Choice(["auto", "classification", "regression"]),
+                     default="auto", show_default=True,
+                     help="auto: text labels or a few distinct integers are classes."),
+        click.option("--layers", default="16", show_default=True, metavar="N,N,...",
+                     help="Hidden layer sizes, e.g. 16,8; 0 or '' for none."),
+        click.option("--activation", default="tanh", show_default=True,
+                     help="Hidden activation: sigmoid, tanh, relu, leaky_relu, elu, softplus, "
+                          "identity."),
+        click.option("--loss", type=click.Choice(["auto", "mse", "bce", "cross_entropy"]),
+                     default="auto", show_default=True,
+                     help="auto: bce for 2 classes, cross_entropy for more, mse for regression."),
+        click.option("--epochs", type=click.IntRange(min=1),
+                     help="Passes over the data [default: until converged]."),
+        click.option("--batch-size", type=click.IntRange(min=1),
+                     help="Samples per update [default: all]."),
+        click.option("--optimizer", type=click.Choice(["auto", "sgd", "adam", "rmsprop", "rprop"]),
+                     default="auto", show_default=True,
+                     help="auto: Rprop for full batches, Adam for mini-batches."),
+        click.option("--learning-rate", "--lr", type=click.FloatRange(min=0, min_open=True),
+                     help="Step size [default: the optimizer's]."),
+        click.option("--restarts", type=click.IntRange(min=1),
+                     help="Copies trained together from different initial weights; the best "
+                          "is kept [default: 16 for small problems, else 1]."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Seed for the weights, the validation split and shuffling."),
+        click.option("--validation", type=click.FloatRange(0, 1, max_open=True),
+                     help="Fraction of rows held out for validation [default: 0.2, or 0 "
+                          "below 20 rows]."),
+        click.option("--standardize/--no-standardize", default=True, show_default=True,
+                     help="Scale inputs (and regression targets) to mean 0, std 1."),
+        click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64",
+                     show_default=True, help="Floating-point type of the network."),
+    )):
+        command = decorator(command)
+    return command
+
+
+def _hidden_sizes(layers: str) -> list[int]:
+    text = layers.replace(" ", "")
+    if text in ("", "0"):
+        return []
+    try:
+        sizes = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise UserError(
+            f"--layers must be comma-separated integers like 16,8, got {layers!r}") from None
+    if min(sizes) < 1:
+        raise UserError(f"--layers sizes must be positive, got {layers!r}")
+    return sizes
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN/inf floats replaced by ``None`` throughout, for strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalars
+        return _finite(value.item())
+    return value
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(_finite(value), indent=2))
+
+
+def _echo_table(rows: list[tuple[str, str]]) -> None:
+    width = max(len(key) for key, _ in rows)
+    for key, value in rows:
+        click.echo(f"{key:<{width}}  {value}")
+
+
+def _check_plot(plot: str | None) -> None:
+    if plot is None:
+        return
+    from .plotting import INSTALL, require_matplotlib
+
+    try:
+        require_matplotlib()
+    except ImportError:
+        raise UserError(INSTALL) from None
+    directory = os.path.dirname(os.path.abspath(plot))
+    if not os.path.isdir(directory):
+        raise UserError(f"cannot write the plot {plot}: directory {directory} does not exist")
+
+
+def _read(data: str, target: str | None, **kwargs):
+    from .data import read_table
+    from .datasets import is_dataset_name
+
+    if target is None and not is_dataset_name(data) and "features" not in kwargs:
+        raise UserError(f"--target COL is needed for the data file {data} (built-in data sets "
+                        "have their own target)")
+    return read_table(data, target, **kwargs)
+
+
+def _prepare(data: str, options: dict[str, Any]):
+    """Read ``data``, split off validation rows, build the untrained model: what train and
+    doctor share. Returns ``(table, model, train_rows, validation_rows)``."""
+    import numpy as np
+
+    from .data import build_model, split_rows
+
+    table = _read(data, options["target"])
+    fraction = options["validation"]
+    if fraction is None:
+        fraction = 0.2 if table.n_samples >= 20 else 0.0
+    train_rows, val_rows = split_rows(table.n_samples, fraction,
+                                      np.random.default_rng(options["seed"]))
+    model = build_model(table, options["task"], _hidden_sizes(options["layers"]),
+                        options["activation"], options["loss"], options["seed"],
+                        options["dtype"], options["standardize"], rows=train_rows)
+    return table, model, train_rows, val_rows
+
+
+def _fit_kwargs(options: dict[str, Any]) -> dict[str, Any]:
+    """The ``fit`` arguments the user chose (unset ones are left to ``fit``'s defaults)."""
+    names = {"epochs": "epochs", "batch_size": "batch_size", "learning_rate": "learning_rate",
+             "restarts": "restarts"}
+    kwargs = {name: options[key] for key, name in names.items() if options[key] is not None}
+    kwargs["optimizer"] = options["optimizer"]
+    return kwargs
+
+
+def _architecture(net) -> dict[str, Any]:
+    from .activations import activation_name
+
+    names = [activation_name(layer.activation) for layer in net.layers]
+    return {"sizes": list(net.sizes), "activations": names[:-1], "output_activation": names[-1],
+            "loss": net.loss_function.name, "dtype": net.dtype.name}
+
+
+def _describe_architecture(arch: dict[str, Any]) -> str:
+    hidden = f"{arch['activations'][0]} hidden, " if arch["activations"] else ""
+    return (f"{'-'.join(map(str, arch['sizes']))}  ({hidden}{arch['output_activation']} output, "
+            f"loss {arch['loss']}, {arch['dtype']})")
+
+
+def _score(metrics: dict[str, float] | None) -> str:
+    if metrics is None:
+        return "-"
+    if "accuracy" in metrics:
+        quality = f"accuracy {metrics['accuracy']:.4f}"
+    else:
+        quality = f"R^2 {metrics['r2']:.4f}" if math.isfinite(metrics["r2"]) else "R^2 -"
+    return f"loss {metrics['loss']:<10.4g} {quality}   ({metrics['samples']} rows)"
+
+
+def _task_text(model) -> str:
+    if model.task == "classification":
+        shown = ", ".join(map(str, model.classes[:10])) + (", ..." if len(model.classes) > 10
+                                                           else "")
+        return f"classification, {len(model.classes)} classes ({shown})"
+    return "regression"
+
+
+# -- train ---------------------------------------------------------------------------------------
+@main.command()
+@click.argument("data")
+@model_options
+@click.option("--out", "-o", metavar="FILE",
+              help="Where to save the model [default: DATA's name + .chainrule].")
+@click.option("--plot", metavar="PNG",
+              help="Save loss curves (and, for 2 inputs, the decision boundary) as a PNG.")
+@output_options
+@user_errors
+def train(data: str, out: str | None, plot: str | None, quiet: bool, verbose: bool,
+          as_json: bool, **options: Any) -> None:
+    """Train a network on DATA and save it as a model file.
+
+    DATA is a CSV/TSV file with a header row, a .npy array, an .npz with arrays X and y, or a
+    built-in data set (see `chainrule datasets`). Inputs must be numeric. Prints a summary:
+    architecture, epochs, why training stopped, final losses, accuracy or R^2, time.
+
+    \b
+    Examples:
+      chainrule train spirals --layers 16,16 --plot spirals.png
+      chainrule train iris.csv --target species --out iris.chainrule
+      chainrule train houses.csv --target price --layers 32,16 --epochs 500 --batch-size 32
+      chainrule train data.npy --target 4 --task classification --json
+    """
+    from .callbacks import LambdaCallback
+    from .progress import format_logs, progress_bar
+
+    _check_plot(plot)
+    start = time.perf_counter()
+    table, model, train_rows, val_rows = _prepare(data, options)
+    X, y = table.X, table.target
+    net = model.network
+    fit_kwargs = _fit_kwargs(options)
+    if len(val_rows):
+        fit_kwargs["validation_data"] = (model.inputs(X[val_rows]),
+                                         model.targets(y[val_rows]))
+    callbacks = []
+    bar = progress_bar(options["epochs"], enabled=not (quiet or as_json or verbose))
+    if bar is not None:
+        callbacks.append(bar)
+    if verbose and not (quiet or as_json):
+        every = max(1, (options["epochs"] or 1000) // 20)
+        callbacks.append(LambdaCallback(lambda epoch, logs: click.echo(
+            f"epoch {epoch + 1}: {format_logs(logs)}", err=True) if (epoch + 1) % every == 0
+            else None))
+    history = net.fit(model.inputs(X[train_rows]), model.targets(y[train_rows]),
+                      callbacks=callbacks, **fit_kwargs)
+    train_metrics = model.evaluate(X[train_rows], y[train_rows])
+    val_metrics = model.evaluate(X[val_rows], y[val_rows]) if len(val_rows) else None
+    out = out or os.path.splitext(os.path.basename(data))[0] + ".chainrule"
+    arch = _architecture(net)
+    model.metadata = _finite({
+        "data": data, "epochs": history.epochs, "stopped_because": history.stopped_because,
+        "validation_rows": len(val_rows), "seed": options["seed"],
+        "train": train_metrics, "validation": val_metrics,
+    })
+    model.save(out)
+    if plot:
+        from .plotting import plot_training
+
+        plot_training(plot, history, model, X, y, title=f"{data}: {'-'.join(map(str, net.sizes))}")
+    seconds = time.perf_counter() - start
+    summary = {
+        "model": out, "data": data, "samples": table.n_samples,
+        "features": table.feature_names, "target": table.target_name, "task": model.task,
+        "classes": model.classes, "architecture": arch, "epochs": history.epochs,
+        "stopped_because": history.stopped_because, "restarts": history.restarts,
+        "optimizer": type(history.optimizer).__name__ if history.optimizer else None,
+        "train": train_metrics, "validation": val_metrics, "plot": plot,
+        "seconds": round(seconds, 4),
+    }
+    if as_json:
+        _echo_json(summary)
+        return
+    if quiet:
+        return
+    rows = [
+        ("data", f"{data}: {table.n_samples} rows, {len(table.feature_names)} features, "
+                 f"target {table.target_name}"),
+        ("task", _task_text(model)),
+        ("architecture", _describe_architecture(arch)),
+        ("epochs", f"{history.epochs} (stopped because {history.stopped_because})"),
+        ("train", _score(train_metrics)),
+        ("validation", _score(val_metrics)),
+        ("time", f"{seconds:.2f} s"),
+        ("model", out),
+    ]
+    if verbose:
+        rows.insert(4, ("optimizer", f"{summary['optimizer']}, {history.restarts} copies trained "
+                                     f"together, kept copy {history.replica}"))
+    if plot:
+        rows.append(("plot", plot))
+    _echo_table(rows)
+    if verbose and history.learned is not None:
+        click.echo(f"every training target met within tolerance: {history.learned}")
+
+
+# -- predict and evaluate ------------------------------------------------------------------------
+def _load(path: str):
+    from .io import load_model
+
+    model = load_model(path)
+    if model.task is None:
+        raise UserError(f"{path} is a bare network saved with Network.save, without the "
+                        "preprocessing the CLI needs; train one with `chainrule train`")
+    return model
+
+
+def _model_table(model, data: str, target: str | None):
+    names = model.feature_names or [f"x{i}" for i in range(model.network.n_inputs)]
+    return _read(data, target, features=names)
+
+
+@main.command()
+@click.argument("model_path", metavar="MODEL")
+@click.argument("data")
+@click.option("--out", "-o", metavar="FILE", help="Write the predictions CSV here [default: "
+                                                   "stdout].")
+@click.option("--target", "-t", metavar="COL",
+              help="For .npy data that still holds the target: its column index, to skip "
+                   "[default: the one the model was trained with].")
+@click.option("-q", "--quiet", is_flag=True, help="With --out: print nothing but errors.")
+@user_errors
+def predict(model_path: str, data: str, out: str | None, target: str | None,
+            quiet: bool) -> None:
+    """Predict the target for the rows of DATA with a trained MODEL.
+
+    DATA needs the model's input columns (by name for CSV; other columns, such as the target,
+    are ignored). Writes CSV: a `prediction` column (class label or value) and, for
+    classification, one probability column per class.
+
+    \b
+    Examples:
+      chainrule predict iris.chainrule new.csv
+      chainrule predict iris.chainrule new.csv --out predictions.csv
+    """
+    import csv
+    import io as text_io
+
+    model = _load(model_path)
+    if target is None and data.lower().endswith(".npy"):
+        target = model.target  # the column index it was trained with, skipped if present
+    table = _model_table(model, data, target)
+    predictions = model.predict(table.X)
+    buffer = text_io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if model.task == "classification":
+        proba = model.predict_proba(table.X)
+        writer.writerow(["prediction", *(f"p_{c}" for c in model.classes)])
+        writer.writerows([label, *(f"{p:.6g}" for p in row)]
+                         for label, row in zip(predictions, proba, strict=True))
+    else:
+        writer.writerow(["prediction"])
+        writer.writerows([f"{v:.10g}"] for v in predictions)
+    if out is None:
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    from .io import atomic_write
+
+    atomic_write(out, lambda f: f.write(buffer.getvalue().encode()))
+    if not quiet:
+        click.echo(f"wrote {len(predictions)} predictions to {out}", err=True)
+
+
+@main.command()
+@click.argument("model_path", metavar="MODEL")
+@click.argument("data")
+@click.option("--target", "-t", metavar="COL",
+              help="Target column: a header name (CSV) or column index (NPY).")
+@output_options
+@user_errors
+def evaluate(model_path: str, data: str, target: str | None, quiet: bool, verbose: bool,
+             as_json: bool) -> None:
+    """Score a trained MODEL on labelled DATA: loss, and accuracy or R^2 (and MSE).
+
+    \b
+    Examples:
+      chainrule evaluate iris.chainrule test.csv --target species
+      chainrule evaluate houses.chainrule test.csv --target price --json
+    """
+    model = _load(model_path)
+    table = _model_table(model, data, target or (model.target if model.target else None))
+    if table.target is None:
+        raise UserError(f"--target COL is needed to evaluate on {data}")
+    metrics = model.evaluate(table.X, table.target)
+    if as_json:
+        _echo_json({"model": model_path, "data": data, "task": model.task, **metrics})
+    elif not quiet:
+        rows = [("model", model_path), ("data", f"{data}: {table.n_samples} rows"),
+                ("task", _task_text(model)), ("loss", f"{metrics['loss']:.6g}")]
+        rows += [(key, f"{metrics[key]:.6g}") for key in ("accuracy", "r2", "mse")
+                 if key in metrics]
+        _echo_table(rows)
+
+
+# -- datasets ------------------------------------------------------------------------------------
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def datasets(as_json: bool) -> None:
+    """List the built-in data sets (generated, never downloaded), usable as DATA.
+
+    \b
+    Examples:
+      chainrule datasets
+      chainrule train spirals --layers 16,16
+      chainrule train parity5 --layers 8
+    """
+    from .datasets import dataset_names
+
+    rows = dataset_names()
+    if as_json:
+        _echo_json([{"name": n, "description": d, "samples": s, "features": f}
+                    for n, d, s, f in rows])
+        return
+    width = max(len(name) for name, *_ in rows)
+    click.echo(f"{'name':<{width}}  samples  features  description")
+    for name, description, samples, features in rows:
+        click.echo(f"{name:<{width}}  {samples:>7}  {features:>8}  {description}")
+
+
+# -- doctor --------------------------------------------------------------------------------------
+@main.command()
+@click.argument("data")
+@model_options
+@click.option("--plot", metavar="PNG", help="Save the per-layer gradient norms of the probe.")
+@output_options
+@user_errors
+def doctor(data: str, plot: str | None, quiet: bool, verbose: bool, as_json: bool,
+           **options: Any) -> None:
+    """Diagnose why a network does not learn DATA: scaling, saturation, vanishing gradients...
+
+    Builds the network `chainrule train` would, runs a short training probe and reports each
+    finding with its severity and a hint. Exit code 1 when a finding is an error.
+
+    \b
+    Examples:
+      chainrule doctor data.csv --target price
+      chainrule doctor xor --layers 2 --activation sigmoid --no-standardize --plot grads.png
+    """
+    try:
+        from .diagnose import diagnose, format_findings
+    except ImportError:
+        raise UserError("this chainrule has no chainrule.diagnose module") from None
+    _check_plot(plot)
+    table, model, train_rows, _ = _prepare(data, options)
+    X = model.inputs(table.X[train_rows])
+    y = model.targets(table.target[train_rows])
+    result = diagnose(model.network, X, y, **_fit_kwargs(options))
+    findings = list(getattr(result, "findings", result))
+    if plot:
+        from .plotting import plot_gradient_norms
+
+        history = getattr(result, "history", None)
+        if history is None:  # the diagnosis keeps no history: probe a copy for the picture
+            probe = {"epochs": PLOT_PROBE_EPOCHS, **_fit_kwargs(options)}
+            history = model.network.copy().fit(X, y, **probe)
+        plot_gradient_norms(plot, history, title=f"{data}: gradient norm per layer")
+    if as_json:
+        _echo_json({"data": data, "architecture": _architecture(model.network),
+                    "findings": [{k: getattr(f, k, None) for k in ("severity", "code", "message",
+                                                                    "hint")} for f in findings],
+                    "plot": plot})
+    elif not quiet:
+        click.echo(format_findings(findings))
+        if plot:
+            click.echo(f"gradient norms: {plot}")
+    if any(str(getattr(f, "severity", "")).lower() in ("error", "critical") for f in findings):
+        sys.exit(1)
+
+
+# -- gradcheck -----------------------------------------------------------------------------------
+def _import_object(spec: str) -> Any:
+    """The object named by ``file.py:name`` or ``package.module:name`` (the user's own code)."""
+    import importlib
+    import importlib.util
+
+    source, sep, name = spec.rpartition(":")
+    if not sep or not source or not name:
+        raise UserError(f"expected MODULE:NAME like mynet.py:loss_fn, got {spec!r}")
+    try:
+        if source.endswith(".py") or os.sep in source or "/" in source:
+            if not os.path.isfile(source):
+                raise UserError(f"no such Python file: {source}")
+            module_name = "_chainrule_user_" + os.path.splitext(os.path.basename(source))[0]
+            module = sys.modules.get(module_name)
+            if module is None or getattr(module, "__file__", None) != os.path.abspath(source):
+                loaded = importlib.util.spec_from_file_location(module_name,
+                                                                os.path.abspath(source))
+                module = importlib.util.module_from_spec(loaded)
+                sys.modules[module_name] = module
+                loaded.loader.exec_module(module)
+        else:
+            module = importlib.import_module(source)
+    except UserError:
+        raise
+    except Exception as error:  # the user's module failed to import: report it, no traceback
+        raise UserError(f"importing {source} failed: {type(error).__name__}: {error}") from None
+    try:
+        return getattr(module, name)
+    except AttributeError:
+        raise UserError(f"{source} has no {name!r}") from None
+
+
+@main.command()
+@click.argument("loss_spec", metavar="MODULE:LOSS_FN")
+@click.argument("grad_spec", metavar="MODULE:GRAD_FN")
+@click.argument("params_spec", metavar="MODULE:PARAMS")
+@click.option("--rtol", type=click.FloatRange(min=0, min_open=True), default=1e-5,
+              show_default=True, help="Relative tolerance.")
+@click.option("--atol", type=click.FloatRange(min=0, min_open=True), default=1e-3,
+              show_default=True, help="Floor of the comparison, relative to the loss.")
+@output_options
+def gradcheck(loss_spec: str, grad_spec: str, params_spec: str, rtol: float, atol: float,
+              quiet: bool, verbose: bool, as_json: bool) -> None:
+    """Check a hand-written gradient against finite differences.
+
+    Each argument names an object in your code as FILE.py:NAME or package.module:NAME:
+    loss_fn(params) -> float, grad_fn(params) -> gradients in the same structure, and the
+    parameters (a dict or list of arrays, or a function returning them). Your file is
+    imported, i.e. run. Exit code 0 when every gradient is right, 1 when one is wrong,
+    2 for bad input.
+
+    \b
+    Examples:
+      chainrule gradcheck mynet.py:loss_fn mynet.py:grad_fn mynet.py:params
+      chainrule gradcheck mypkg.model:loss mypkg.model:grad mypkg.model:init_params --json
+    """
+    from .gradcheck import check_gradients
+
+    loss_fn, grad_fn, params = (_import_object(s) for s in (loss_spec, grad_spec, params_spec))
+    try:
+        if callable(params):
+            params = params()
+        report = check_gradients(loss_fn, grad_fn, params, rtol=rtol, atol=atol)
+    except Exception as error:  # the user's functions failed: bad input, no traceback
+        raise UserError(f"gradient check failed to run: {type(error).__name__}: {error}") from None
+    if as_json:
+        _echo_json({
+            "ok": report.ok, "failed": [str(name) for name in report.failed],
+            "rtol": report.rtol, "atol": report.atol, "notes": report.notes,
+            "parameters": [{"name": str(row.name), "shape": list(row.shape),
+                            "max_abs_error": row.max_abs_error,
+                            "max_rel_error": row.max_rel_error,
+                            "worst_index": list(row.worst_index), "verdict": row.verdict,
+                            "explanation": row.explanation} for row in report.rows],
+        })
+    elif not quiet:
+        click.echo(str(report))
+    sys.exit(0 if report.ok else 1)

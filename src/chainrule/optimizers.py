@@ -35,8 +35,15 @@ class Optimizer:
 
     def step(self, params: list[Array], grads: list[Array]) -> None:
         """Apply one update to every parameter, in place."""
+        shapes = [p.shape for p in params]
         if self.state is None:
             self.state = [self.init_state(p) for p in params]
+            self.shapes = shapes
+        elif shapes != self.shapes:
+            raise ValueError(
+                f"this {type(self).__name__} holds state for parameters of shapes {self.shapes}, "
+                f"not {shapes}: use a fresh optimizer for another network or number of restarts"
+            )
         for p, g, s in zip(params, grads, self.state, strict=True):
             self.update(p, g, s)
 
@@ -47,7 +54,9 @@ class Optimizer:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "state")
+        fields = ", ".join(
+            f"{k}={v!r}" for k, v in vars(self).items() if k not in ("state", "shapes")
+        )
         return f"{type(self).__name__}({fields})"
 
 

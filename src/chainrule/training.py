@@ -20,7 +20,7 @@ import numpy as np
 from .activations import activation_name
 from .callbacks import Callback
 from .layers import Dense
-from .network import Network, backward, forward, sample_weights
+from .network import Network, backward, forward
 from .optimizers import Optimizer, get_optimizer
 
 Array = np.ndarray
@@ -223,7 +223,8 @@ def fit(
 
     training = Training(net, K, weight_decay)
     history = History(restarts=K, optimizer=opt)
-    last_good = training.params.copy()
+    epoch_start = training.params.copy()
+    last_good = training.params.copy()  # per copy: start of its last epoch with a finite loss
     losses, val_losses, norms, ratios = [], [], [], []
     met_at = np.full(K, -1)
     alive = np.ones(K, dtype=bool)
@@ -232,7 +233,8 @@ def fit(
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(epochs):
             epoch_loss = np.zeros(K)
-            for Xb, Yb, cw in _batches(X, Y, c_all, sample_weight, batch, shuffle, net):
+            np.copyto(epoch_start, training.params)
+            for Xb, Yb, cw in _batches(X, Y, c_all, batch, shuffle, net):
                 epoch_loss += training.forward_backward(Xb, Yb, cw) * (Xb.shape[0] / n)
                 if batch == n and tolerance is not None and auto_stop:
                     _mark_targets_met(training.layers[-1].A, Y, tolerance, epoch, met_at)
@@ -241,14 +243,13 @@ def fit(
                 opt.step([training.params], [training.grads])
             losses.append(epoch_loss)
             norms.append(training.weight_norms(training.grads))
-            ratios.append(training.weight_norms(training.params - last_good)
-                          / np.maximum(training.weight_norms(last_good), 1e-30))
+            ratios.append(training.weight_norms(training.params - epoch_start)
+                          / np.maximum(training.weight_norms(epoch_start), 1e-30))
             alive &= np.isfinite(epoch_loss)
+            np.copyto(last_good, epoch_start, where=alive[:, None])
             if not alive.any():
-                training.params[...] = last_good
                 reason = "diverged"
                 break
-            np.copyto(last_good, training.params, where=alive[:, None])
             if batch < n and tolerance is not None and auto_stop and n <= 4096:
                 _mark_targets_met(forward(training.layers, X), Y, tolerance, epoch, met_at)
             if validation is not None:
@@ -270,7 +271,14 @@ def fit(
     for callback in callbacks:
         callback.on_train_end(training)
 
-    best = _choose_copy(losses, val_losses, met_at, alive)
+    # Judge the copies by their weights as they are now (callbacks may have restored some).
+    final = _loss_per_copy(net, training.layers, X, Y, c_all)
+    finite = np.isfinite(final) & np.isfinite(training.params).all(axis=1)
+    if not finite.all():
+        training.params[~finite] = last_good[~finite]
+        final = _loss_per_copy(net, training.layers, X, Y, c_all)
+    final_val = None if validation is None else _loss_per_copy(net, training.layers, *validation)
+    best = _choose_copy(final, final_val, met_at, finite)
     for layer, trained in zip(net.layers, training.layers, strict=True):
         layer.weights[...] = trained.weights[best]
         layer.bias[...] = trained.bias[best]
@@ -285,7 +293,7 @@ def fit(
     history.replica = best
     history.learned = None if tolerance is None else _targets_met(net, X, Y, tolerance)
     history.seconds = time.perf_counter() - start
-    if reason == "diverged" or not alive[best]:
+    if reason == "diverged" or not finite[best]:
         history.stopped_because = "diverged"
         warnings.warn(
             "training diverged (the loss became NaN or inf); the last finite weights were "
@@ -319,9 +327,12 @@ def _check_validation(net: Network, validation_data) -> tuple[Array, Array, floa
     return net.check_data(*validation_data)
 
 
-def _batches(X: Array, Y: Array, c: float | Array, sample_weight, batch: int, shuffle: bool,
-             net: Network):
-    """``(X_batch, Y_batch, c_batch)`` for one epoch: the whole set, or shuffled mini-batches."""
+def _batches(X: Array, Y: Array, c: float | Array, batch: int, shuffle: bool, net: Network):
+    """``(X_batch, Y_batch, c_batch)`` for one epoch: the whole set, or shuffled mini-batches.
+
+    ``c`` holds the samples' loss weights (``1/n``, or a column summing to 1); each batch's
+    weights are renormalised to sum to 1, or left at 0 if all its samples weigh nothing.
+    """
     n = X.shape[0]
     if batch == n:
         yield X, Y, c
@@ -329,8 +340,12 @@ def _batches(X: Array, Y: Array, c: float | Array, sample_weight, batch: int, sh
     order = net.rng.permutation(n) if shuffle else np.arange(n)
     for first in range(0, n, batch):
         rows = order[first : first + batch]
-        weights = None if sample_weight is None else np.asarray(sample_weight)[rows]
-        yield X[rows], Y[rows], sample_weights(weights, rows.size, net.dtype)
+        if isinstance(c, float):
+            yield X[rows], Y[rows], 1.0 / rows.size
+        else:
+            weights = c[rows]
+            total = weights.sum()
+            yield X[rows], Y[rows], weights / total if total > 0 else weights
 
 
 def _target_tolerance(target_tolerance: float | None, net: Network, Y: Array) -> float | None:
@@ -354,8 +369,9 @@ def _targets_met(net: Network, X: Array, Y: Array, tolerance: float) -> bool:
 
 def _loss_per_copy(net: Network, layers: list[Dense], X: Array, Y: Array, c) -> Array:
     out = layers[-1]
-    forward(layers, X)
-    return np.reshape(net.loss_function.value(out.Z, out.A, Y, c), -1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        forward(layers, X)
+        return np.reshape(net.loss_function.value(out.Z, out.A, Y, c), -1)
 
 
 class _Plateau:
@@ -387,14 +403,12 @@ def _logs(loss: Array, val_loss: Array | None, alive: Array) -> dict[str, float]
     return logs
 
 
-def _choose_copy(losses, val_losses, met_at: Array, alive: Array) -> int:
-    """The copy to keep: first to meet the targets, else lowest validation or training loss."""
-    if not alive.any():  # all diverged: the copy whose loss had been lowest
-        lowest = np.nan_to_num(np.array(losses), nan=np.inf, posinf=np.inf).min(axis=0)
-        return int(np.argmin(lowest))
-    final = np.where(alive, losses[-1], np.inf)
-    if (met_at >= 0).any():
-        final = np.where(met_at >= 0, final, np.inf)
-    elif val_losses:
-        final = np.where(alive, val_losses[-1], np.inf)
-    return int(np.argmin(final)) if np.isfinite(final).any() else 0
+def _choose_copy(final: Array, final_val: Array | None, met_at: Array, finite: Array) -> int:
+    """The copy to keep: one that met the targets, else the lowest validation or training loss.
+
+    Copies whose weights had to be restored after diverging (``finite`` False) come last.
+    """
+    score = final if final_val is None else final_val
+    score = np.where(np.isfinite(score), score, np.inf)
+    rank = np.lexsort((score, met_at < 0, ~finite))  # finite first, then met, then lowest loss
+    return int(rank[0])

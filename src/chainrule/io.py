@@ -1,0 +1,337 @@
+"""Model files: arrays and JSON in one ``.npz`` archive, readable with NumPy alone, never pickled.
+
+Format (``format_version`` 1)
+-----------------------------
+A zip archive written by ``np.savez`` (any file name; ``.chainrule`` by convention) holding
+
+``W1, b1, ..., WL, bL``
+    The weights ``(n_in, n_out)`` and biases ``(n_out,)`` of layers ``1..L``, in the network's
+    dtype (float32 or float64), stored bit for bit.
+``meta``
+    A 0-d unicode string array holding one JSON object::
+
+        {"format": "chainrule-model", "format_version": 1, "chainrule_version": "0.1.0",
+         "architecture": {"sizes": [2, 16, 1], "activations": ["tanh"],
+                          "output_activation": "sigmoid", "loss": "bce", "dtype": "float64"},
+         "preprocessing": {"inputs": {"mean": [...], "scale": [...]} or null,
+                           "targets": {"mean": [...], "scale": [...]} or null},
+         "task": "classification" | "regression" | null,
+         "classes": [labels] or null, "feature_names": [...] or null, "target": str or null,
+         "input_range": {"low": [...], "high": [...]} or null,
+         "metadata": {...}}
+
+Any reader can do ``z = np.load(path, allow_pickle=False); json.loads(str(z["meta"]))``.
+
+Writes are atomic: a temporary file in the target's directory is written, flushed, fsynced and
+then renamed over the target with ``os.replace``, so a crash leaves either the old file or the
+new one, never half of one.
+
+Reading checks everything (archive, JSON, versions, names, shapes, dtypes, finiteness) and turns
+any problem into a single ``ValueError``: a truncated, corrupted or tampered file is refused, and
+nothing in it is ever executed.
+
+:func:`load` returns the bare :class:`~chainrule.network.Network`; :func:`load_model` returns the
+:class:`~chainrule.data.Model` bundle with the preprocessing and class labels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Any
+
+import numpy as np
+
+from .activations import ACTIVATIONS, activation_name
+from .data import TASKS, Model, Standardizer, _float_list
+from .losses import LOSSES
+from .network import Network
+
+FORMAT = "chainrule-model"
+FORMAT_VERSION = 1
+META_KEYS = {"format", "format_version", "chainrule_version", "architecture", "preprocessing",
+             "task", "classes", "feature_names", "target", "input_range", "metadata"}
+MAX_LAYERS = 1000
+MAX_UNITS = 1_000_000
+
+
+# -- writing -----------------------------------------------------------------------------------
+def save_network(net: Network, path: str | os.PathLike, **metadata: Any) -> None:
+    """Save ``net`` to ``path`` (any extension, written as is), atomically.
+
+    Parameters
+    ----------
+    net : Network
+        With built-in activations and loss (custom objects cannot be stored by name).
+    path : str or path
+    **metadata
+        JSON-serialisable values stored under ``"metadata"`` (e.g. ``note="xor, seed 3"``).
+    """
+    _write(Model(net, task=None, metadata=dict(metadata)), path)
+
+
+def save_model(model: Model, path: str | os.PathLike) -> None:
+    """Save a :class:`~chainrule.data.Model` (network, scaling, class labels) atomically."""
+    _write(model, path)
+
+
+def _write(model: Model, path: str | os.PathLike) -> None:
+    net = model.network
+    arrays = {}
+    for i, layer in enumerate(net.layers, start=1):
+        arrays[f"W{i}"] = np.ascontiguousarray(layer.weights)
+        arrays[f"b{i}"] = np.ascontiguousarray(layer.bias)
+    try:
+        meta = json.dumps(_meta(model), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"metadata must be JSON-serialisable and finite: {error}") from None
+    arrays["meta"] = np.array(meta)
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def _meta(model: Model) -> dict[str, Any]:
+    from . import __version__
+
+    net = model.network
+    names = [activation_name(layer.activation) for layer in net.layers]
+    for name, layer in zip(names, net.layers, strict=True):
+        if ACTIVATIONS.get(name) is not layer.activation:
+            raise ValueError(f"cannot save the custom activation {name!r} by name; model files "
+                             f"hold the built-in activations {', '.join(ACTIVATIONS)}")
+    if LOSSES.get(net.loss_function.name) != net.loss_function:
+        raise ValueError(f"cannot save the custom loss {net.loss_function.name!r}")
+    low_high = None
+    if getattr(net, "input_range_", None) is not None:
+        low, high = net.input_range_
+        low_high = {"low": [float(v) for v in low], "high": [float(v) for v in high]}
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "chainrule_version": __version__,
+        "architecture": {"sizes": list(net.sizes), "activations": names[:-1],
+                         "output_activation": names[-1], "loss": net.loss_function.name,
+                         "dtype": net.dtype.name},
+        "preprocessing": {
+            "inputs": model.scaler.to_json() if model.scaler is not None else None,
+            "targets": model.target_scaler.to_json() if model.target_scaler is not None else None,
+        },
+        "task": model.task,
+        "classes": model.classes,
+        "feature_names": model.feature_names,
+        "target": model.target,
+        "input_range": low_high,
+        "metadata": model.metadata,
+    }
+
+
+def atomic_write(path: str | os.PathLike, write) -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, then move it onto ``path``.
+
+    The data are fsynced before ``os.replace``, so readers see the old file or the complete new
+    one. On any error the temporary file is removed and ``path`` is left untouched.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ValueError(f"cannot write {path}: directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    try:  # make the rename itself durable (not possible on every platform)
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+# -- reading -----------------------------------------------------------------------------------
+def load(path: str | os.PathLike) -> Network:
+    """The :class:`~chainrule.network.Network` saved in ``path`` (weights bit for bit).
+
+    The network works on the inputs it was trained on: a model saved by ``chainrule train``
+    expects *scaled* inputs; use :func:`load_model` to get the scaling too.
+
+    Raises
+    ------
+    ValueError
+        For a missing, truncated, corrupted, tampered, newer-format or non-chainrule file.
+    """
+    return load_model(path).network
+
+
+def load_model(path: str | os.PathLike) -> Model:
+    """The :class:`~chainrule.data.Model` saved in ``path``: network, scaling and class labels.
+
+    Raises
+    ------
+    ValueError
+        For a missing, truncated, corrupted, tampered, newer-format or non-chainrule file.
+    """
+    path = os.fspath(path)
+    arrays, meta = _read(path)
+    try:
+        return _model(arrays, meta)
+    except ValueError as error:
+        raise ValueError(f"{path} is not a valid chainrule model: {error}") from None
+
+
+def _read(path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The archive's arrays and its parsed meta; every failure becomes one ValueError."""
+    if not os.path.isfile(path):
+        raise ValueError(f"no such model file: {path}")
+    with open(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":
+            raise ValueError(f"{path} is not a chainrule model file (not an .npz archive)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except Exception as error:  # corrupt archives raise many types: zipfile, zlib, OSError...
+        raise ValueError(f"{path} is not a chainrule model file (unreadable archive: "
+                         f"{type(error).__name__}: {error})") from None
+    meta = arrays.pop("meta", None)
+    if meta is None or meta.dtype.kind != "U" or meta.shape != ():
+        raise ValueError(f"{path} is not a chainrule model file (no JSON 'meta' string)")
+    try:
+        parsed = json.loads(str(meta), parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as error:
+        raise ValueError(f"{path} is not a valid chainrule model: meta is not valid JSON "
+                         f"({error})") from None
+    if not isinstance(parsed, dict) or parsed.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a chainrule model file (meta lacks format "
+                         f"{FORMAT!r})")
+    version = parsed.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"{path} is not a valid chainrule model: bad format_version "
+                         f"{version!r}")
+    if version > FORMAT_VERSION:
+        raise ValueError(f"{path} has model format {version}, newer than this chainrule reads "
+                         f"({FORMAT_VERSION}); upgrade chainrule")
+    return arrays, parsed
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _model(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Model:
+    unknown = set(meta) - META_KEYS
+    if unknown:
+        raise ValueError(f"unknown meta field(s) {', '.join(sorted(unknown))}")
+    net = _network(arrays, _dict(meta.get("architecture"), "architecture"))
+    pre = _dict(meta.get("preprocessing"), "preprocessing")
+    if set(pre) - {"inputs", "targets"}:
+        raise ValueError("preprocessing may only hold 'inputs' and 'targets'")
+    scaler = target_scaler = None
+    if pre.get("inputs") is not None:
+        scaler = Standardizer.from_json(pre["inputs"], net.n_inputs, "input scaling")
+    if pre.get("targets") is not None:
+        target_scaler = Standardizer.from_json(pre["targets"], net.n_outputs, "target scaling")
+    task = meta.get("task")
+    if task is not None and task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)} or null, got {task!r}")
+    classes = _classes(meta.get("classes"), net, task)
+    if task == "regression" and classes is not None:
+        raise ValueError("a regression model has no classes")
+    if task != "regression" and target_scaler is not None:
+        raise ValueError("target scaling belongs to regression models")
+    names = meta.get("feature_names")
+    if names is not None and not (isinstance(names, list) and len(names) == net.n_inputs
+                                  and all(isinstance(n, str) for n in names)):
+        raise ValueError(f"feature_names must be a list of {net.n_inputs} strings")
+    target = meta.get("target")
+    if target is not None and not isinstance(target, str):
+        raise ValueError("target must be a string or null")
+    input_range = meta.get("input_range")
+    if input_range is not None:
+        input_range = _dict(input_range, "input_range")
+        if set(input_range) != {"low", "high"}:
+            raise ValueError("input_range must have exactly 'low' and 'high'")
+        net.input_range_ = tuple(_float_list(input_range[k], net.n_inputs, f"input_range {k}")
+                                 .astype(net.dtype) for k in ("low", "high"))
+    metadata = meta.get("metadata", {})
+    return Model(net, task, scaler, target_scaler, classes, names, target,
+                 _dict(metadata, "metadata"))
+
+
+def _dict(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} must be a JSON object")
+    return value
+
+
+def _network(arrays: dict[str, np.ndarray], arch: dict[str, Any]) -> Network:
+    if set(arch) != {"sizes", "activations", "output_activation", "loss", "dtype"}:
+        raise ValueError("architecture must have sizes, activations, output_activation, loss "
+                         "and dtype")
+    sizes = arch["sizes"]
+    if not (isinstance(sizes, list) and 2 <= len(sizes) <= MAX_LAYERS + 1 and all(
+            isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= MAX_UNITS
+            for s in sizes)):
+        raise ValueError(f"sizes must be a list of 2 or more positive integers, got {sizes!r}")
+    hidden = arch["activations"]
+    names = [*hidden, arch["output_activation"]] if isinstance(hidden, list) else None
+    if names is None or len(hidden) != len(sizes) - 2 or not all(
+            isinstance(n, str) and n in ACTIVATIONS for n in names):
+        raise ValueError(f"activations must name {len(sizes) - 2} built-in activation(s) and "
+                         f"output_activation one more, got {hidden!r}, "
+                         f"{arch['output_activation']!r}")
+    if arch["loss"] not in LOSSES:
+        raise ValueError(f"unknown loss {arch['loss']!r}")
+    if arch["dtype"] not in ("float32", "float64"):
+        raise ValueError(f"dtype must be float32 or float64, got {arch['dtype']!r}")
+    expected = {f"{p}{i}" for i in range(1, len(sizes)) for p in "Wb"}
+    if set(arrays) != expected:
+        extra, missing = set(arrays) - expected, expected - set(arrays)
+        raise ValueError("the arrays do not match the architecture"
+                         + (f"; missing {', '.join(sorted(missing))}" if missing else "")
+                         + (f"; unexpected {', '.join(sorted(extra))}" if extra else ""))
+    dtype = np.dtype(arch["dtype"])
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
+        for name, shape in ((f"W{i}", (n_in, n_out)), (f"b{i}", (n_out,))):
+            array = arrays[name]
+            if array.shape != shape or array.dtype != dtype:
+                raise ValueError(f"{name} has shape {array.shape} and dtype {array.dtype}, but "
+                                 f"the architecture needs {shape} and {dtype}")
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"{name} holds NaN or inf")
+    net = Network(sizes, activation=hidden, output_activation=names[-1], loss=arch["loss"],
+                  seed=0, dtype=dtype)
+    for i, layer in enumerate(net.layers, start=1):
+        layer.weights[...] = arrays[f"W{i}"]
+        layer.bias[...] = arrays[f"b{i}"]
+    return net
+
+
+def _classes(classes: Any, net: Network, task: str | None) -> list[Any] | None:
+    if classes is None:
+        if task == "classification":
+            raise ValueError("a classification model needs its classes")
+        return None
+    if not (isinstance(classes, list) and classes and all(
+            isinstance(c, str | int | float) and not isinstance(c, bool) for c in classes)):
+        raise ValueError("classes must be a non-empty list of strings or numbers")
+    if len({str(c) for c in classes}) != len(classes):
+        raise ValueError("classes must be distinct")
+    expected = 2 if net.n_outputs == 1 else net.n_outputs
+    if len(classes) != expected:
+        raise ValueError(f"{len(classes)} classes for a network with {net.n_outputs} output(s)")
+    if task != "classification":
+        raise ValueError("classes belong to classification models")
+    return classes

@@ -1,0 +1,228 @@
+"""Tests for chainrule.data (reading tables, preprocessing, Model) and the generated datasets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chainrule import datasets
+from chainrule.data import (
+    Standardizer,
+    build_model,
+    class_labels,
+    encode_labels,
+    infer_task,
+    output_for,
+    read_table,
+    split_rows,
+)
+
+
+def write(path, text: str):
+    path.write_text(text)
+    return str(path)
+
+
+# -- reading -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("sep", [",", "\t", ";"])
+def test_csv_delimiter_is_sniffed(tmp_path, sep):
+    rows = [["a", "b", "label"], ["1.5", "2", "cat"], ["3", "-4e-1", "dog"], ["0", "1", "cat"]]
+    path = write(tmp_path / "d.csv", "\n".join(sep.join(r) for r in rows) + "\n")
+    table = read_table(path, "label")
+    assert table.feature_names == ["a", "b"]
+    np.testing.assert_array_equal(table.X, [[1.5, 2], [3, -0.4], [0, 1]])
+    assert table.target.tolist() == ["cat", "dog", "cat"]
+    assert table.target_name == "label"
+
+
+def test_target_by_index_and_numeric_target(tmp_path):
+    path = write(tmp_path / "d.csv", "x,y\n1,10\n2,20.5\n")
+    table = read_table(path, "-1")
+    assert table.target_name == "y" and table.target.dtype == float
+    np.testing.assert_array_equal(table.target, [10, 20.5])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a,b,t\n1,hello,0\n2,3,1\n", "feature column 'b' .* numeric, but row 2 holds 'hello'"),
+    ("a,b,t\n1,,0\n2,3,1\n", "feature column 'b' .* row 2 is empty"),
+    ("a,b,t\n1,nan,0\n2,3,1\n", "feature column 'b' .* holds 'nan'"),
+    ("a,b,t\n", "header but no data rows"),
+    ("a,b,t\n1,2\n", "line 2: 2 fields but the header has 3"),
+    ("a,a,t\n1,2,3\n", "column name\\(s\\) a appear more than once"),
+    ("a,b,t\n1,2,\n", "target column 't' .* is empty at row 2"),
+])
+def test_bad_tables_name_the_problem(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message):
+        read_table(write(tmp_path / "d.csv", text), "t")
+
+
+def test_missing_and_empty_files(tmp_path):
+    with pytest.raises(ValueError, match="no such file"):
+        read_table(str(tmp_path / "nope.csv"), "t")
+    with pytest.raises(ValueError, match="is empty"):
+        read_table(write(tmp_path / "e.csv", ""), "t")
+    with pytest.raises(ValueError, match="target column 'zz' not found .* columns are a, t"):
+        read_table(write(tmp_path / "d.csv", "a,t\n1,2\n"), "zz")
+
+
+def test_binary_file_is_not_a_table(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"\xff\xfe\x00\x81" * 10)
+    with pytest.raises(ValueError, match="not a text"):
+        read_table(str(path), "t")
+
+
+def test_npy_with_target_index_and_npz_with_X_y(tmp_path):
+    data = np.arange(12.0).reshape(4, 3)
+    np.save(tmp_path / "d.npy", data)
+    table = read_table(str(tmp_path / "d.npy"), "1")
+    np.testing.assert_array_equal(table.X, data[:, [0, 2]])
+    np.testing.assert_array_equal(table.target, data[:, 1])
+    with pytest.raises(ValueError, match="column index"):
+        read_table(str(tmp_path / "d.npy"), "label")
+    np.savez(tmp_path / "d.npz", X=data, y=np.array(["a", "b", "a", "b"]))
+    table = read_table(str(tmp_path / "d.npz"), "y")
+    np.testing.assert_array_equal(table.X, data)
+    assert table.target.tolist() == ["a", "b", "a", "b"]
+
+
+def test_npz_object_arrays_are_refused_not_unpickled(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.array([{"a": 1}, 2], dtype=object), y=np.zeros(2))
+    with pytest.raises(ValueError, match="without pickle"):
+        read_table(str(tmp_path / "d.npz"), "y")
+
+
+def test_builtin_name_and_prediction_columns(tmp_path):
+    table = read_table("xor")
+    assert table.X.shape == (4, 2) and table.target.tolist() == [0, 1, 1, 0]
+    path = write(tmp_path / "d.csv", "b,t,a\n1,0,2\n3,1,4\n")
+    table = read_table(path, features=["a", "b"])
+    np.testing.assert_array_equal(table.X, [[2, 1], [4, 3]])
+    with pytest.raises(ValueError, match="lacks the model's input column\\(s\\) c"):
+        read_table(path, features=["a", "c"])
+
+
+# -- preprocessing ---------------------------------------------------------------------------------
+def test_standardizer_scales_and_keeps_constant_columns():
+    X = np.array([[1.0, 5.0, 0.0], [3.0, 5.0, 10.0], [5.0, 5.0, 20.0]])
+    s = Standardizer.fit(X)
+    np.testing.assert_array_equal(s.scale[1], 1.0)
+    Z = s.transform(X)
+    np.testing.assert_allclose(Z.mean(axis=0), 0, atol=1e-15)
+    np.testing.assert_allclose(Z.std(axis=0), [1, 0, 1])
+    np.testing.assert_allclose(s.inverse_transform(Z), X)
+
+
+@pytest.mark.parametrize("y, task", [
+    (np.array(["a", "b", "a"]), "classification"),
+    (np.array([0, 1, 2, 1, 0, 2.0]), "classification"),
+    (np.array([0.5, 1.25, 2.0, 3.5]), "regression"),
+    (np.arange(10.0), "regression"),  # 10 distinct integers in 10 rows: a quantity
+    (np.arange(100) % 3 * 1.0, "classification"),
+])
+def test_infer_task(y, task):
+    assert infer_task(y) == task
+
+
+def test_labels_round_trip():
+    y = np.array(["setosa", "virginica", "setosa", "versicolor"])
+    classes = class_labels(y)
+    assert classes == ["setosa", "versicolor", "virginica"]
+    index = encode_labels(y, classes)
+    assert np.array(classes)[index].tolist() == y.tolist()
+    assert class_labels(np.array([2.0, 1.0, 2.0])) == [1, 2]
+    with pytest.raises(ValueError, match="not seen in training"):
+        encode_labels(np.array(["rose"]), classes)
+
+
+def test_output_for_each_task():
+    assert output_for("classification", 2) == ("sigmoid", "bce", 1)
+    assert output_for("classification", 3) == ("softmax", "cross_entropy", 3)
+    assert output_for("classification", 2, "cross_entropy") == ("softmax", "cross_entropy", 2)
+    assert output_for("regression", 0) == ("identity", "mse", 1)
+    with pytest.raises(ValueError, match="regression uses mse"):
+        output_for("regression", 0, "bce")
+    with pytest.raises(ValueError, match="single class"):
+        output_for("classification", 1)
+
+
+def test_split_rows_is_a_partition():
+    train, val = split_rows(50, 0.2, np.random.default_rng(0))
+    assert len(val) == 10 and sorted(np.r_[train, val].tolist()) == list(range(50))
+    with pytest.raises(ValueError, match="validation fraction"):
+        split_rows(50, 1.5, np.random.default_rng(0))
+
+
+def test_classification_model_predicts_labels(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.normal(5.0, 3.0, size=(90, 2))
+    labels = np.array(["low", "mid", "high"])[np.digitize(X[:, 0], [3.5, 6.5])]
+    table = read_table(write(tmp_path / "d.csv", "u,v,c\n" + "".join(
+        f"{a},{b},{c}\n" for (a, b), c in zip(X, labels, strict=True))), "c")
+    model = build_model(table, hidden=[8], seed=0)
+    assert model.task == "classification" and model.network.sizes == [2, 8, 3]
+    model.network.fit(model.inputs(table.X), model.targets(table.target), epochs=300)
+    assert set(model.predict(table.X)) <= {"low", "mid", "high"}
+    assert model.evaluate(table.X, table.target)["accuracy"] > 0.9
+    proba = model.predict_proba(table.X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_regression_targets_are_scaled_and_mapped_back(tmp_path):
+    rng = np.random.default_rng(2)
+    X = rng.uniform(0, 100, size=(80, 2))
+    y = 300.0 + 5.0 * X[:, 0] - 2.0 * X[:, 1]
+    table = read_table(write(tmp_path / "d.csv", "a,b,price\n" + "".join(
+        f"{a},{b},{t}\n" for (a, b), t in zip(X, y, strict=True))), "price")
+    model = build_model(table, task="auto", hidden=[], seed=0)
+    assert model.task == "regression" and model.network.sizes == [2, 1]
+    ys = model.targets(table.target)
+    assert abs(ys.mean()) < 1e-12 and abs(ys.std() - 1) < 1e-12
+    model.network.fit(model.inputs(table.X), ys, epochs=200)
+    np.testing.assert_allclose(model.predict(table.X), y, rtol=1e-3)
+    assert model.evaluate(table.X, table.target)["r2"] > 0.999
+    with pytest.raises(ValueError, match="not numeric"):
+        build_model(read_table(write(tmp_path / "s.csv", "a,t\n1,x\n2,y\n"), "t"),
+                    task="regression")
+
+
+# -- generated datasets ----------------------------------------------------------------------------
+def test_two_spirals_is_the_cmu_benchmark():
+    X, y = datasets.spirals()
+    assert X.shape == (194, 2) and y.sum() == 97
+    i = np.arange(97)
+    radius = 6.5 * (104 - i) / 104
+    angle = i * np.pi / 16
+    np.testing.assert_allclose(X[0::2], np.column_stack([radius * np.sin(angle),
+                                                         radius * np.cos(angle)]))
+    np.testing.assert_array_equal(X[1::2], -X[0::2])
+    np.testing.assert_array_equal(y[0::2], 1)
+    np.testing.assert_array_equal(y[1::2], 0)
+    np.testing.assert_allclose(np.hypot(*X[-1]), 0.5)  # innermost point: r = 6.5 * 8 / 104
+
+
+@pytest.mark.parametrize("make", [datasets.moons, datasets.circles, datasets.blobs])
+def test_generators_are_reproducible_and_shaped(make):
+    X1, y1 = make(n=101, noise=0.2, rng=np.random.default_rng(5))
+    X2, y2 = make(n=101, noise=0.2, rng=np.random.default_rng(5))
+    X3, _ = make(n=101, noise=0.2, rng=np.random.default_rng(6))
+    assert X1.shape == (101, 2) and y1.shape == (101,)
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(y1, y2)
+    assert not np.array_equal(X1, X3)
+    assert len(np.unique(y1)) >= 2
+
+
+def test_circles_radii_without_noise():
+    X, y = datasets.circles(n=40, noise=0.0, factor=0.3)
+    np.testing.assert_allclose(np.hypot(X[:, 0], X[:, 1]), np.where(y == 1, 0.3, 1.0))
+
+
+def test_load_dataset_names():
+    assert datasets.load_dataset("parity5")[0].shape == (32, 5)
+    assert datasets.load_dataset("encoder4")[1].shape == (4, 4)
+    assert datasets.load_dataset("spirals")[0].shape == (194, 2)
+    names = [row[0] for row in datasets.dataset_names()]
+    assert {"xor", "spirals", "moons", "circles", "blobs", "parity", "encoder"} <= set(names)
+    with pytest.raises(ValueError, match="unknown data set 'nope'"):
+        datasets.load_dataset("nope")

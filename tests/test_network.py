@@ -1,0 +1,237 @@
+"""The Network: construction, input checking, central-difference gradients, dtypes, seeds."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from chainrule import Network
+from chainrule.datasets import PROBLEMS
+
+XOR = PROBLEMS["xor"]
+
+
+# --- gradients by central differences (no torch, no chainrule.gradcheck) -------------------
+def central_differences(net: Network, X, y, sample_weight=None, h: float = 1e-6):
+    """``(L(p + h) - L(p - h)) / 2h`` for every weight and bias, nudging them in place."""
+    grads = []
+    for layer in net.layers:
+        pair = []
+        for p in (layer.weights, layer.bias):
+            g = np.zeros_like(p)
+            for i in np.ndindex(p.shape):
+                old = p[i]
+                p[i] = old + h
+                up = net.loss(X, y, sample_weight)
+                p[i] = old - h
+                down = net.loss(X, y, sample_weight)
+                p[i] = old
+                g[i] = (up - down) / (2 * h)
+            pair.append(g)
+        grads.append(tuple(pair))
+    return grads
+
+
+NETS = [
+    dict(sizes=[2, 3, 1]),
+    dict(sizes=[3, 4, 2], activation="tanh", output_activation="sigmoid", loss="bce"),
+    dict(sizes=[4, 5, 3], activation="elu", output_activation="softmax", loss="cross_entropy"),
+    dict(sizes=[2, 4, 3, 2], activation=["softplus", "leaky_relu"], output_activation="identity"),
+    dict(sizes=[3, 3, 3], activation="relu", output_activation="softmax", loss="mse"),
+]
+
+
+def data_for(net: Network, rng: np.random.Generator, n: int = 6):
+    X = rng.normal(size=(n, net.n_inputs))
+    if net.loss_function.name == "cross_entropy":
+        return X, rng.integers(0, net.n_outputs, size=n)
+    return X, rng.random((n, net.n_outputs))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("spec", NETS, ids=lambda spec: "-".join(map(str, spec["sizes"])))
+def test_backprop_gradients_match_central_differences(spec: dict, weighted: bool) -> None:
+    rng = np.random.default_rng(len(spec["sizes"]) + 10 * weighted)
+    net = Network(**spec, seed=3)
+    X, y = data_for(net, rng)
+    sample_weight = rng.random(len(X)) + 0.1 if weighted else None
+    backprop = net.gradients(X, y, sample_weight)
+    numeric = central_differences(net, X, y, sample_weight)
+    for (dW, db), (nW, nb) in zip(backprop, numeric, strict=True):
+        scale = max(np.abs(nW).max(), np.abs(nb).max(), 1e-3)
+        np.testing.assert_allclose(dW, nW, rtol=1e-6, atol=1e-8 * scale)
+        np.testing.assert_allclose(db, nb, rtol=1e-6, atol=1e-8 * scale)
+
+
+def test_central_differences_catch_a_wrong_gradient() -> None:
+    """The check above can fail: a gradient off by 1% in one entry is caught."""
+    rng = np.random.default_rng(0)
+    net = Network([2, 3, 1], seed=3)
+    X, y = data_for(net, rng)
+    dW, _ = net.gradients(X, y)[0]
+    nW, _ = central_differences(net, X, y)[0]
+    dW[1, 2] *= 1.01
+    with pytest.raises(AssertionError):
+        np.testing.assert_allclose(dW, nW, rtol=1e-6, atol=1e-8 * np.abs(nW).max())
+
+
+# --- shapes of targets ----------------------------------------------------------------------
+def test_targets_of_shape_n_are_a_column_for_one_output_never_broadcast() -> None:
+    rng = np.random.default_rng(1)
+    net = Network([2, 3, 1], output_activation="identity", seed=0)
+    X = rng.normal(size=(5, 2))
+    y = rng.normal(size=5)
+    A = net.predict(X)
+    assert A.shape == (5, 1)
+    expected = np.mean((A[:, 0] - y) ** 2)
+    broadcast = np.mean((A - y) ** 2)  # (5, 1) - (5,) -> (5, 5): the classic mistake
+    assert not np.isclose(expected, broadcast)
+    assert net.loss(X, y) == pytest.approx(expected, rel=1e-13)
+    assert net.loss(X, y) == net.loss(X, y[:, None])
+    for (dW, db), (cW, cb) in zip(net.gradients(X, y), net.gradients(X, y[:, None]), strict=True):
+        np.testing.assert_array_equal(dW, cW)
+        np.testing.assert_array_equal(db, cb)
+
+
+def test_fit_with_targets_of_shape_n_equals_fit_with_a_column() -> None:
+    flat, column = Network([2, 2, 1], seed=1), Network([2, 2, 1], seed=1)
+    h1 = flat.fit(XOR.X, XOR.y, epochs=30, optimizer="sgd", learning_rate=0.5, restarts=1)
+    h2 = column.fit(XOR.X, XOR.y[:, None], epochs=30, optimizer="sgd", learning_rate=0.5,
+                    restarts=1)
+    assert h1.loss == h2.loss
+    for p, q in zip(flat.parameters(), column.parameters(), strict=True):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_one_input_network_accepts_a_flat_x() -> None:
+    net = Network([1, 3, 1], seed=0)
+    x = np.linspace(0, 1, 4)
+    np.testing.assert_array_equal(net.predict(x), net.predict(x[:, None]))
+
+
+# --- bad input: ValueError/TypeError naming the problem ------------------------------------
+def test_wrong_x_shape_is_refused() -> None:
+    net = Network([2, 2, 1])
+    with pytest.raises(ValueError, match=re.escape("X must have shape (n, 2)")):
+        net.predict(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="X must have shape"):
+        net.fit(np.zeros(4), np.zeros(4), epochs=1)
+    with pytest.raises(ValueError, match="X must have shape"):
+        net.loss(np.zeros((2, 2, 2)), np.zeros(2))
+
+
+def test_mismatched_sample_counts_are_refused() -> None:
+    net = Network([2, 2, 1])
+    with pytest.raises(ValueError, match="X has 4 samples but y has 3"):
+        net.fit(XOR.X, XOR.y[:3], epochs=1)
+    with pytest.raises(ValueError, match="sample_weight"):
+        net.fit(XOR.X, XOR.y, epochs=1, sample_weight=np.ones(3))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_in_x_or_y_is_refused(bad: float) -> None:
+    net = Network([2, 2, 1])
+    X, y = XOR.X.copy(), XOR.y.copy()
+    X[1, 0] = bad
+    with pytest.raises(ValueError, match="X contains NaN or inf"):
+        net.fit(X, XOR.y, epochs=1)
+    with pytest.raises(ValueError, match="X contains NaN or inf"):
+        net.predict(X)
+    y[2] = bad
+    with pytest.raises(ValueError, match="targets contain NaN or inf"):
+        net.fit(XOR.X, y, epochs=1)
+
+
+def test_non_numeric_data_is_refused() -> None:
+    net = Network([2, 2, 1])
+    with pytest.raises(ValueError, match="X must be numeric"):
+        net.predict([["a", "b"]])
+    with pytest.raises(ValueError, match="targets must be numeric"):
+        net.fit(XOR.X, ["a", "b", "c", "d"], epochs=1)
+
+
+def test_labels_that_do_not_fit_the_loss_are_refused() -> None:
+    bce = Network([2, 2, 1], loss="bce")
+    with pytest.raises(ValueError, match=re.escape("needs targets in [0, 1]")):
+        bce.fit(XOR.X, [0, 1, 2, 0], epochs=1)
+    softmax = Network([2, 3, 3], output_activation="softmax", loss="cross_entropy")
+    with pytest.raises(ValueError, match=re.escape("integers in 0..2 for 3 outputs")):
+        softmax.fit(XOR.X, [0, 1, 7, 2], epochs=1)
+    with pytest.raises(ValueError, match="integers"):
+        softmax.fit(XOR.X, [0, 1.5, 1, 2], epochs=1)
+    with pytest.raises(ValueError, match="integers"):
+        softmax.loss(XOR.X, [0, -1, 1, 2])
+    with pytest.raises(ValueError, match="sum to 1"):
+        softmax.loss(XOR.X, np.full((4, 3), 0.5))
+    with pytest.raises(ValueError, match=re.escape("y must have shape (n, 2)")):
+        Network([2, 2, 2]).fit(XOR.X, np.zeros((4, 3)), epochs=1)
+    with pytest.raises(ValueError, match="2 outputs"):
+        Network([2, 2, 2]).fit(XOR.X, np.zeros(4), epochs=1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (dict(activation="sigmod"), ValueError, "unknown activation 'sigmod'"),
+        (dict(output_activation="softmaxx"), ValueError, "unknown activation 'softmaxx'"),
+        (dict(activation=3), TypeError, "activation must be a name"),
+        (dict(loss="mae"), ValueError, "unknown loss 'mae'"),
+        (dict(loss=None), TypeError, "loss must be a name"),
+        (dict(init="xavier"), ValueError, "unknown init 'xavier'"),
+        (dict(init=0.5), TypeError, "init must be a name or a callable"),
+        (dict(sizes=[2, 0, 1]), ValueError, "at least one unit"),
+        (dict(sizes=[2, -3, 1]), ValueError, "at least one unit"),
+        (dict(sizes=[0, 2, 1]), ValueError, "at least one unit"),
+        (dict(sizes=[3]), ValueError, "at least an input and an output"),
+        (dict(sizes=[2, "x", 1]), TypeError, "sizes must be a sequence of integers"),
+        (dict(activation="softmax", output_activation="softmax"), ValueError,
+         "softmax is for the output layer only"),
+        (dict(output_activation="tanh", loss="bce"), ValueError,
+         "loss 'bce' needs output_activation='sigmoid'"),
+        (dict(output_activation="sigmoid", loss="cross_entropy"), ValueError,
+         "loss 'cross_entropy' needs output_activation='softmax'"),
+        (dict(activation=["tanh", "relu"]), ValueError, "2 hidden activations for 1 hidden"),
+        (dict(dtype="int32"), ValueError, "dtype must be float32 or float64"),
+        (dict(seed="seven"), TypeError, "seed must be"),
+    ],
+)
+def test_bad_network_arguments_are_refused_by_name(kwargs, error, message) -> None:
+    kwargs = {"sizes": [2, 3, 2], **kwargs}
+    with pytest.raises(error, match=re.escape(message)):
+        Network(**kwargs)
+
+
+def test_init_zeros_warns_and_gives_identical_hidden_units() -> None:
+    with pytest.warns(UserWarning, match="init='zeros'"):
+        net = Network([2, 3, 1], init="zeros")
+    assert all(not p.any() for p in net.parameters())
+
+
+# --- dtypes and seeds ---------------------------------------------------------------------------
+def test_float32_network_computes_in_float32() -> None:
+    net = Network([2, 3, 2], activation="tanh", output_activation="softmax",
+                  loss="cross_entropy", dtype="float32")
+    assert all(p.dtype == np.float32 for p in net.parameters())
+    X = XOR.X.astype(np.float64)
+    assert net.predict(X).dtype == np.float32
+    grads = net.gradients(X, [0, 1, 1, 0], sample_weight=np.array([1.0, 2.0, 1.0, 1.0]))
+    assert all(g.dtype == np.float32 for pair in grads for g in pair)
+
+
+def test_same_seed_same_initial_weights_different_seed_different() -> None:
+    a, b, c = Network([3, 5, 2], seed=9), Network([3, 5, 2], seed=9), Network([3, 5, 2], seed=10)
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert np.array_equal(p, q)
+    assert not np.array_equal(a.layers[0].weights, c.layers[0].weights)
+    generator = Network([3, 5, 2], seed=np.random.default_rng(9))
+    assert np.array_equal(generator.layers[0].weights, a.layers[0].weights)
+
+
+def test_copy_is_independent() -> None:
+    net = Network([2, 2, 1], seed=0)
+    twin = net.copy()
+    twin.layers[0].weights += 1.0
+    assert not np.array_equal(net.layers[0].weights, twin.layers[0].weights)
+    assert net.rng.random() == twin.rng.random()
