@@ -119,12 +119,17 @@ class Network:
         self.input_range_: tuple[Array, Array] | None = None
 
     # -- parameters ------------------------------------------------------------------------
-    def initialize(self, layers: Sequence[Dense]) -> None:
-        """Draw fresh weights for ``layers`` (this net's, or stacked replicas) and zero biases."""
+    def initialize(self, layers: Sequence[Dense], copies: Array | None = None) -> None:
+        """Draw fresh weights and zero biases for ``layers``: this net's, or stacked copies.
+
+        ``copies``, for stacked layers, selects which copies (first axis) to redraw.
+        """
+        rows = ... if copies is None else copies
         for layer in layers:
             init = get_initializer(self.init, activation_name(layer.activation))
-            layer.weights[...] = init(self.rng, layer.n_in, layer.n_out, layer.weights.shape)
-            layer.bias[...] = 0
+            shape = layer.weights[rows].shape
+            layer.weights[rows] = init(self.rng, layer.n_in, layer.n_out, shape)
+            layer.bias[rows] = 0
 
     def parameters(self) -> list[Array]:
         """``[W1, b1, W2, b2, ...]``: the arrays themselves, not copies."""

@@ -35,14 +35,14 @@ class Optimizer:
 
     def step(self, params: list[Array], grads: list[Array]) -> None:
         """Apply one update to every parameter, in place."""
-        shapes = [p.shape for p in params]
         if self.state is None:
             self.state = [self.init_state(p) for p in params]
-            self.shapes = shapes
-        elif shapes != self.shapes:
+            self.templates = [np.broadcast_to(np.zeros((), p.dtype), p.shape) for p in params]
+        elif [p.shape for p in params] != [t.shape for t in self.templates]:
             raise ValueError(
-                f"this {type(self).__name__} holds state for parameters of shapes {self.shapes}, "
-                f"not {shapes}: use a fresh optimizer for another network or number of restarts"
+                f"this {type(self).__name__} holds state for parameters of shapes "
+                f"{[t.shape for t in self.templates]}, not {[p.shape for p in params]}: "
+                "use a fresh optimizer for another network or number of restarts"
             )
         for p, g, s in zip(params, grads, self.state, strict=True):
             self.update(p, g, s)
@@ -50,12 +50,19 @@ class Optimizer:
     def init_state(self, p: Array) -> dict[str, Array]:
         return {}
 
+    def reset(self, copies: Array) -> None:
+        """Forget the state of some copies: rows ``copies`` of every parameter start afresh."""
+        for template, s in zip(self.templates, self.state or (), strict=False):
+            fresh = self.init_state(np.zeros(template.shape, template.dtype))
+            for key, value in s.items():
+                value[copies] = fresh[key][copies]
+
     def update(self, p: Array, g: Array, s: dict[str, Array]) -> None:
         raise NotImplementedError
 
     def __repr__(self) -> str:
         fields = ", ".join(
-            f"{k}={v!r}" for k, v in vars(self).items() if k not in ("state", "shapes")
+            f"{k}={v!r}" for k, v in vars(self).items() if k not in ("state", "templates")
         )
         return f"{type(self).__name__}({fields})"
 
@@ -112,12 +119,13 @@ class Adam(Optimizer):
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
     def init_state(self, p: Array) -> dict[str, Array]:
-        return {"m": np.zeros_like(p), "v": np.zeros_like(p), "t": np.zeros(())}
+        # one step count per row, so that restarted copies (rows) count from 0 again
+        steps = np.zeros(p.shape[:1] + (1,) * (p.ndim - 1), dtype=p.dtype)
+        return {"m": np.zeros_like(p), "v": np.zeros_like(p), "t": steps}
 
     def update(self, p: Array, g: Array, s: dict[str, Array]) -> None:
         s["t"] += 1
-        t = float(s["t"])
-        m, v = s["m"], s["v"]
+        t, m, v = s["t"], s["m"], s["v"]
         m *= self.beta_1
         m += (1 - self.beta_1) * g
         v *= self.beta_2

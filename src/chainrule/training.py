@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -47,6 +46,8 @@ class History:
         targets are not classes and no tolerance was given).
     restarts : int
         Copies trained together; ``replica`` is the index of the one kept.
+    redrawn : int
+        Copies that got stuck and were started again from new random weights.
     gradient_norms, update_ratios : list of list of float
         Per epoch and per layer: ``||dW||`` of the epoch's last step, and ``||dW_epoch|| / ||W||``,
         the relative change of the weights over the epoch.
@@ -58,6 +59,7 @@ class History:
     stopped_because: str = ""
     learned: bool | None = None
     restarts: int = 1
+    redrawn: int = 0
     replica: int = 0
     seconds: float = 0.0
     gradient_norms: list[list[float]] = field(default_factory=list)
@@ -223,6 +225,8 @@ def fit(
 
     training = Training(net, K, weight_decay)
     history = History(restarts=K, optimizer=opt)
+    # With restarts=None and class targets, copies that get stuck are redrawn, up to 3K times.
+    redraws_left = 3 * K if restarts is None and tolerance is not None and K > 1 else 0
     epoch_start = training.params.copy()
     last_good = training.params.copy()  # per copy: start of its last epoch with a finite loss
     losses, val_losses, norms, ratios = [], [], [], []
@@ -257,7 +261,18 @@ def fit(
             if (met_at >= 0).any():
                 reason = "targets met"
                 break
-            if auto_stop and plateau.stalled(epoch_loss, alive):
+            stalled = plateau.update(epoch_loss)
+            if redraws_left and auto_stop:  # restart copies stuck short of the targets
+                stuck = np.flatnonzero(stalled | ~alive)[:redraws_left]
+                if stuck.size:
+                    net.initialize(training.layers, stuck)
+                    opt.reset(stuck)
+                    plateau.restart(stuck)
+                    last_good[stuck] = training.params[stuck]
+                    alive[stuck], stalled[stuck] = True, False
+                    redraws_left -= stuck.size
+                    history.redrawn += stuck.size
+            if auto_stop and stalled[alive].all():
                 reason = "converged"
                 break
             logs = _logs(epoch_loss, val_losses[-1] if val_losses else None, alive)
@@ -375,24 +390,33 @@ def _loss_per_copy(net: Network, layers: list[Dense], X: Array, Y: Array, c) -> 
 
 
 class _Plateau:
-    """Has the loss stopped improving? Compares the best loss now with the best ``window`` ago.
+    """Which copies have stopped improving: best loss now against the best ``window`` epochs ago.
 
-    Stalled when ``best_then - best_now < tol * max(1, best_then)`` for every finite copy.
+    A copy has stalled when ``best_then - best_now < tol * max(1, best_then)``, once it has
+    trained for more than ``window`` epochs since it started (or restarted).
     """
 
     def __init__(self, window: int, tol: float, K: int) -> None:
-        self.tol = tol
+        self.window, self.tol = window, tol
         self.best = np.full(K, np.inf)
-        self.past = deque(maxlen=window + 1)
+        self.running_best = np.full((window + 1, K), np.inf)  # ring buffer of past ``best``
+        self.age = np.zeros(K, dtype=int)
+        self.epoch = 0
 
-    def stalled(self, loss: Array, alive: Array) -> bool:
+    def update(self, loss: Array) -> Array:
+        """Record one epoch's losses; return the mask of stalled copies."""
         self.best = np.minimum(self.best, loss)
-        self.past.append(self.best)
-        if len(self.past) < self.past.maxlen:
-            return False
-        then = self.past[0]
-        stalled = then - self.best < self.tol * np.maximum(1.0, then)
-        return bool(stalled[alive].all())
+        slot = self.epoch % (self.window + 1)
+        self.running_best[slot] = self.best
+        then = self.running_best[(slot + 1) % (self.window + 1)]
+        self.epoch += 1
+        self.age += 1
+        return (self.age > self.window) & (then - self.best < self.tol * np.maximum(1.0, then))
+
+    def restart(self, copies: Array) -> None:
+        self.best[copies] = np.inf
+        self.running_best[:, copies] = np.inf
+        self.age[copies] = 0
 
 
 def _logs(loss: Array, val_loss: Array | None, alive: Array) -> dict[str, float]:
