@@ -441,3 +441,31 @@ def test_learns_every_builtin_problem_with_the_defaults(name: str, seed: int) ->
     net = Network(list(p.sizes), seed=seed)
     history = net.fit(p.X, p.y)
     assert right_side_of_half(net, p.X, p.y), (history, net.predict(p.X)[:, 0], p.y)
+
+
+def test_auto_restarts_redraw_copies_that_get_stuck():
+    """With restarts=None, copies that stall short of the targets are redrawn until one learns."""
+    calls = []
+
+    def zeros_then_random(rng, n_in, n_out, shape):
+        calls.append(shape)
+        # the net's own layers (2 draws) and the 16 copies (2 draws) start symmetric, which
+        # cannot learn XOR; redraws are random
+        return np.zeros(shape) if len(calls) <= 4 else rng.uniform(-1.5, 1.5, size=shape)
+
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
+    y = np.array([0, 1, 1, 0.0])
+    net = Network([2, 2, 1], init=zeros_then_random, seed=0)
+    history = net.fit(X, y)
+    assert history.redrawn > 0
+    assert history.stopped_because == "targets met"
+    assert history.learned
+    assert np.all((net.predict(X).ravel() > 0.5) == (y > 0.5))
+
+
+def test_explicit_restarts_are_never_redrawn():
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
+    history = Network([2, 2, 1], init="zeros", seed=0).fit(X, [0, 1, 1, 0], restarts=4)
+    assert history.redrawn == 0
+    assert history.stopped_because == "converged"
+    assert not history.learned
