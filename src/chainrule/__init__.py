@@ -7,6 +7,7 @@
 
 from .activations import Activation
 from .callbacks import Callback, EarlyStopping, LambdaCallback
+from .diagnose import Finding, diagnose, format_findings
 from .gradcheck import GradientReport, check_gradients
 from .initializers import Uniform
 from .io import load, load_model
@@ -25,6 +26,7 @@ __all__ = [
     "Dense",
     "GradientReport",
     "EarlyStopping",
+    "Finding",
     "History",
     "LambdaCallback",
     "Loss",
@@ -35,6 +37,8 @@ __all__ = [
     "SGD",
     "Uniform",
     "check_gradients",
+    "diagnose",
+    "format_findings",
     "load",
     "load_model",
 ]

@@ -1,0 +1,381 @@
+"""The training doctor: every finding code has a scenario that triggers it, healthy setups stay
+quiet, and the questions' networks get the diagnosis their answers gave."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from chainrule import SGD, Network, Uniform
+from chainrule.diagnose import CODES, SEVERITIES, Finding, diagnose, format_findings
+
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+XOR_Y = np.array([0, 1, 1, 0], dtype=float)
+NUMBERS = np.arange(1, 10, dtype=float)
+EVEN_ODD_X = (NUMBERS / NUMBERS.max())[:, None]  # question 004: 1..9 scaled to [0, 1]
+EVEN_ODD_Y = (NUMBERS % 2 == 0) * 1.0
+
+
+def make_net(*args, **kwargs) -> Network:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # init="zeros" warns, as it should
+        return Network(*args, **kwargs)
+
+
+def blobs(n: int = 150, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three well separated, standardised Gaussian blobs in 2-D, labels 0..2."""
+    rng = np.random.default_rng(seed)
+    centers = np.array([[0.0, 6.0], [6.0, -3.0], [-6.0, -3.0]])
+    labels = np.arange(n) % 3
+    X = centers[labels] + rng.normal(size=(n, 2))
+    return (X - X.mean(axis=0)) / X.std(axis=0), labels
+
+
+def regression(n: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return X, X @ np.array([1.0, 2.0, 3.0])
+
+
+def by_code(findings: list[Finding]) -> dict[str, Finding]:
+    codes = [f.code for f in findings]
+    assert len(codes) == len(set(codes)), f"one finding per code, got {codes}"
+    return {f.code: f for f in findings}
+
+
+def expect(findings: list[Finding], code: str, severity: str) -> Finding:
+    """The finding with ``code``: with that severity, numbers in its message, and a hint."""
+    found = by_code(findings)
+    assert code in found, f"{code} not found in:\n{format_findings(findings)}"
+    f = found[code]
+    assert f.severity == severity, f"{code}: {f.severity} != {severity}\n{f}"
+    assert re.search(r"\d", f.message), f.message
+    assert f.hint
+    return f
+
+
+def problems(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity in ("error", "warning")]
+
+
+def assert_sorted(findings: list[Finding]) -> None:
+    ranks = [SEVERITIES.index(f.severity) for f in findings]
+    assert ranks == sorted(ranks)
+
+
+# -- the Finding type and the table ----------------------------------------------------------------
+def test_finding_is_frozen_and_checks_severity():
+    f = Finding("dead-units", "warning", "3 of 8 units are dead", "use leaky_relu")
+    with pytest.raises(AttributeError):
+        f.code = "other"  # type: ignore[misc]
+    with pytest.raises(ValueError, match="severity"):
+        Finding("dead-units", "fatal", "m", "h")
+    assert "dead-units" in str(f) and "use leaky_relu" in str(f)
+
+
+def test_format_findings_is_a_table_with_fixes_and_counts():
+    findings = [Finding("symmetric-units", "error", "2 of 2 units are copies " * 8, "init='auto'"),
+                Finding("healthy", "info", "fine", "nothing")]
+    text = format_findings(findings, width=80)
+    lines = text.splitlines()
+    assert lines[0].split() == ["severity", "code", "message", "/", "fix"]
+    assert lines[1].startswith("error") and "symmetric-units" in lines[1]
+    assert "fix: init='auto'" in text
+    assert all(len(line) <= 80 for line in lines)
+    assert lines[-1] == "1 error, 0 warnings, 1 info"
+    assert format_findings([]) == "No findings."
+
+
+# -- healthy configurations stay quiet -------------------------------------------------------------
+def test_xor_with_tanh_2_4_1_is_healthy():
+    findings = diagnose(make_net([2, 4, 1], activation="tanh"), XOR_X, XOR_Y)
+    assert problems(findings) == [], format_findings(findings)
+    assert expect(findings, "healthy", "info")
+
+
+def test_standardised_three_class_blobs_with_softmax_cross_entropy_are_healthy():
+    X, labels = blobs()
+    net = make_net([2, 8, 3], activation="tanh", output_activation="softmax",
+                   loss="cross_entropy")
+    findings = diagnose(net, X, labels)
+    assert problems(findings) == [], format_findings(findings)
+    assert "healthy" in by_code(findings)
+
+
+def test_diagnose_leaves_the_network_unchanged():
+    net = make_net([2, 2, 1])
+    before = [p.copy() for p in net.parameters()]
+    optimizer = SGD(0.5, momentum=0.9)
+    diagnose(net, XOR_X, XOR_Y, optimizer=optimizer, epochs=30)
+    diagnose(net, XOR_X, XOR_Y, restarts=1)
+    for p, q in zip(before, net.parameters(), strict=True):
+        np.testing.assert_array_equal(p, q)
+    assert optimizer.state is None  # the probes trained copies of the optimizer
+
+
+# -- each code has a scenario ----------------------------------------------------------------------
+def test_zeros_init_gives_symmetric_units_and_a_constant_output():
+    """Question 003's mistake (all weights start at 0), on a 2-2-1 net for XOR."""
+    findings = diagnose(make_net([2, 2, 1], init="zeros"), XOR_X, XOR_Y)
+    f = expect(findings, "symmetric-units", "error")
+    assert "2 of 2 hidden units in layer 1" in f.message
+    assert "init='auto'" in f.hint
+    expect(findings, "constant-output", "error")
+    assert_sorted(findings)
+
+
+def test_random_init_has_no_symmetric_units():
+    findings = diagnose(make_net([2, 8, 1]), XOR_X, XOR_Y, probe=False)
+    assert "symmetric-units" not in by_code(findings)
+
+
+def test_large_initial_weights_saturate_sigmoid_units():
+    net = make_net([2, 4, 1], init=Uniform(-30, 30))
+    f = expect(diagnose(net, 2 * XOR_X - 1, XOR_Y, probe=False), "saturated-units", "warning")
+    assert re.search(r"\d+ of 4 hidden units in layer 1 are saturated \(\|z\| > 4\) on "
+                     r"\d+% of samples", f.message), f.message
+
+
+def test_relu_units_that_never_fire_are_dead():
+    def negative(rng, n_in, n_out, shape):
+        return -np.abs(rng.normal(size=shape)) - 0.1
+
+    net = make_net([2, 8, 1], activation="relu", init=negative)
+    findings = diagnose(net, XOR_X + 0.5, XOR_Y)
+    f = expect(findings, "dead-units", "error")  # the whole layer: nothing gets through
+    assert "8 of 8 ReLU hidden units in layer 1" in f.message and "all 4 samples" in f.message
+    expect(findings, "constant-output", "error")
+
+
+def test_some_dead_relu_units_are_a_warning():
+    net = make_net([2, 4, 1], activation="relu")
+    net.layers[0].weights[:, :2] = -1.0  # two units can never fire on inputs >= 0
+    net.layers[0].bias[:2] = -0.5
+    f = expect(diagnose(net, XOR_X, XOR_Y, probe=False), "dead-units", "warning")
+    assert "2 of 4 ReLU hidden units in layer 1" in f.message
+
+
+def test_deep_sigmoid_net_has_vanishing_gradients():
+    net = make_net([2] + [8] * 8 + [1])
+    f = expect(diagnose(net, XOR_X, XOR_Y, probe=False), "vanishing-gradients", "warning")
+    assert "shrinks" in f.message and "||dW|| per layer" in f.message
+
+
+def test_deep_relu_net_with_large_weights_has_exploding_gradients():
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(50, 4)), rng.normal(size=50)
+    net = make_net([4] + [32] * 8 + [1], activation="relu", output_activation="identity",
+                   init=Uniform(-2, 2))
+    f = expect(diagnose(net, X, y, probe=False), "exploding-gradients", "warning")
+    assert "grows" in f.message
+
+
+def test_inputs_far_from_unit_scale_are_reported_with_their_statistics():
+    X = NUMBERS[:, None] * 100.0  # question 004 without its scaling step, and then some
+    findings = diagnose(make_net([1, 8, 1], activation="tanh"), X, EVEN_ODD_Y)
+    f = expect(findings, "unscaled-inputs", "warning")
+    assert "feature 0 (mean 500, std 258)" in f.message
+    expect(findings, "saturated-units", "warning")  # the consequence, at the start
+
+
+def test_scaled_binary_inputs_are_not_unscaled():
+    assert "unscaled-inputs" not in by_code(diagnose(make_net([2, 4, 1]), XOR_X, XOR_Y,
+                                                     probe=False))
+
+
+def test_regression_targets_far_from_unit_scale_are_reported():
+    X, y = regression()
+    net = make_net([3, 8, 1], activation="tanh", output_activation="identity")
+    f = expect(diagnose(net, X, 1000 * y + 5000, probe=False), "unscaled-targets", "warning")
+    assert re.search(r"column 0 has mean 4\d{3} and std 3\d{3}", f.message), f.message
+    findings = diagnose(net, X, (y - y.mean()) / y.std(), probe=False)
+    assert "unscaled-targets" not in by_code(findings)
+
+
+@pytest.mark.parametrize("output, loss, y, interval", [
+    ("sigmoid", "mse", EVEN_ODD_Y * 2, "[0, 1]"),
+    ("sigmoid", "bce", EVEN_ODD_Y * 2, "[0, 1]"),  # fit refuses these; diagnose explains
+    ("tanh", "mse", EVEN_ODD_Y * 5, "[-1, 1]"),
+])
+def test_targets_the_output_cannot_reach(output, loss, y, interval):
+    net = make_net([1, 4, 1], output_activation=output, loss=loss)
+    f = expect(diagnose(net, EVEN_ODD_X, y), "targets-out-of-range", "error")
+    assert f"4 of 9 targets (44%) lie outside {interval}" in f.message
+    assert output in f.message
+
+
+def test_softmax_targets_that_are_not_probabilities_are_out_of_range():
+    X, labels = blobs()
+    Y = np.eye(3)[labels]
+    Y[:, 0] = 1.0  # several labels per sample: rows sum to 2, softmax rows always to 1
+    net = make_net([2, 4, 3], output_activation="softmax")
+    f = expect(diagnose(net, X, Y), "targets-out-of-range", "error")
+    assert "100 of 150 target rows do not sum to 1" in f.message
+
+
+def test_regression_targets_on_a_sigmoid_output():
+    X, y = regression()
+    findings = diagnose(make_net([3, 8, 1]), X, y, probe=False)
+    expect(findings, "targets-out-of-range", "error")
+    f = expect(findings, "loss-output-mismatch", "warning")
+    assert "identity" in f.hint
+    scaled = (y - y.min()) / (y.max() - y.min())
+    findings = diagnose(make_net([3, 8, 1]), X, scaled, probe=False)
+    expect(findings, "loss-output-mismatch", "info")
+    assert "targets-out-of-range" not in by_code(findings)
+
+
+def test_softmax_with_mse_is_a_mismatch():
+    X, labels = blobs()
+    net = make_net([2, 8, 3], activation="tanh", output_activation="softmax", loss="mse")
+    f = expect(diagnose(net, X, np.eye(3)[labels], probe=False), "loss-output-mismatch",
+               "warning")
+    assert "cross_entropy" in f.hint
+
+
+@pytest.mark.parametrize("output", ["identity", "relu"])
+def test_unbounded_output_with_class_targets_and_mse_is_a_mismatch(output):
+    net = make_net([2, 4, 1], activation="tanh", output_activation=output)
+    f = expect(diagnose(net, XOR_X, XOR_Y, probe=False), "loss-output-mismatch", "warning")
+    assert "2 ones, 2 zeros" in f.message and "bce" in f.hint
+
+
+def test_diverging_probe_means_the_learning_rate_is_too_high():
+    X, y = regression()
+    net = make_net([3, 8, 1], activation="tanh", output_activation="identity")
+    f = expect(diagnose(net, X, y, optimizer="sgd", learning_rate=5.0),
+               "learning-rate-too-high", "error")
+    assert "learning_rate=0.5 instead of 5" in f.hint
+
+
+def test_loss_that_ends_above_its_start_means_the_learning_rate_is_too_high():
+    net = make_net([2, 4, 1], activation="tanh")
+    findings = diagnose(net, XOR_X, XOR_Y, optimizer="sgd", learning_rate=30.0)
+    f = expect(findings, "learning-rate-too-high", "warning")
+    assert "ended higher than it started" in f.message
+
+
+def test_loss_that_barely_moves_means_the_learning_rate_is_too_low():
+    net = make_net([2, 4, 1], activation="tanh")
+    findings = diagnose(net, XOR_X, XOR_Y, optimizer="sgd", learning_rate=1e-5)
+    f = expect(findings, "learning-rate-too-low", "warning")
+    assert "barely moved" in f.message and "1e-05" in f.hint
+    assert "learning-rate-too-high" not in by_code(findings)
+
+
+def test_one_hidden_unit_cannot_learn_even_odd():
+    """Question 004: the 1-1-1 net answers the average for every number."""
+    findings = diagnose(make_net([1, 1, 1]), EVEN_ODD_X, EVEN_ODD_Y)
+    f = expect(findings, "too-small", "error")
+    assert "1-1-1" in f.message and "more hidden units" in f.hint
+    c = expect(findings, "constant-output", "error")
+    assert "for all 9 samples" in c.message
+
+
+def test_ten_epochs_are_too_few_updates():
+    """Question 001 trained for 10 epochs: the probe continues and the loss keeps falling."""
+    findings = diagnose(make_net([2, 2, 1]), XOR_X, XOR_Y, epochs=10)
+    f = expect(findings, "too-few-updates", "warning")
+    assert "after 10 epoch(s)" in f.message and "epochs=None" in f.hint
+
+
+def test_seed_dependence_is_a_warning_with_one_copy_and_info_with_default_restarts():
+    """A 2-2-1 sigmoid net gets stuck on XOR for some initial weights (questions 000, 001)."""
+    f = expect(diagnose(make_net([2, 2, 1]), XOR_X, XOR_Y, restarts=1), "seed-dependent",
+               "warning")
+    assert re.search(r"\d of 8 random initialisations fit", f.message)
+    assert "restarts=" in f.hint
+    expect(diagnose(make_net([2, 2, 1]), XOR_X, XOR_Y), "seed-dependent", "info")
+
+
+def test_xor_without_a_hidden_layer_is_too_small():
+    """Question 001's third model: no hidden layer cannot draw XOR's boundary."""
+    f = expect(diagnose(make_net([2, 1]), XOR_X, XOR_Y), "too-small", "error")
+    assert "the 2-1 network" in f.message and "[2, 16, 1]" in f.hint
+
+
+def test_labels_that_do_not_belong_to_the_inputs_are_not_learned():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(400, 2)), rng.integers(0, 2, 400) * 1.0  # y shuffled away from X
+    findings = diagnose(make_net([2, 2, 1], activation="tanh"), X, y)
+    f = expect(findings, "not-learning", "warning")
+    assert "none of 8 initialisations fit" in f.message and "X and y" in f.hint
+    assert "healthy" not in by_code(findings)
+
+
+def test_a_probe_that_cannot_run_all_epochs_says_so():
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, 4, 1000)  # question 001: 1000 samples, online updates, 10 epochs
+    findings = diagnose(make_net([2, 2, 1]), XOR_X[rows], XOR_Y[rows], epochs=10, batch_size=1,
+                        optimizer="sgd", learning_rate=1.0)
+    f = expect(findings, "probe-truncated", "info")
+    assert "of your 10 epochs" in f.message
+    assert "constant-output" not in by_code(findings)  # not judged from a partial run
+
+
+def test_constant_targets_leave_nothing_to_learn():
+    f = expect(diagnose(make_net([2, 2, 1]), XOR_X, np.ones(4)), "constant-targets", "warning")
+    assert "all 4 targets are equal" in f.message
+
+
+def test_bce_over_one_hot_rows_suggests_softmax():
+    X, labels = blobs()
+    net = make_net([2, 8, 3], activation="tanh", loss="bce")
+    f = expect(diagnose(net, X, np.eye(3)[labels], probe=False), "loss-output-mismatch", "info")
+    assert "cross_entropy" in f.hint
+
+
+# -- a real training run's History ---------------------------------------------------------------
+def test_history_of_a_short_run_reports_too_few_updates_without_probing():
+    net = make_net([2, 2, 1])
+    history = net.fit(XOR_X, XOR_Y, epochs=10, restarts=1)
+    findings = diagnose(net, XOR_X, XOR_Y, history=history)
+    f = expect(findings, "too-few-updates", "warning")
+    assert "your training run stopped after 10 epochs" in f.message
+    expect(findings, "constant-output", "error")
+    assert "seed-dependent" not in by_code(findings)  # no probe ran
+
+
+def test_history_of_a_diverged_run_reports_the_learning_rate():
+    X, y = regression()
+    net = make_net([3, 8, 1], activation="tanh", output_activation="identity")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        history = net.fit(X, y, optimizer="sgd", learning_rate=3.0, epochs=50, restarts=1)
+    findings = diagnose(net, X, y, history=history, learning_rate=3.0)
+    f = expect(findings, "learning-rate-too-high", "error")
+    assert "your training run" in f.message
+    assert "symmetric-units" not in by_code(findings)
+
+
+def test_history_of_a_good_run_is_healthy():
+    net = make_net([2, 4, 1], activation="tanh")
+    history = net.fit(XOR_X, XOR_Y)
+    findings = diagnose(net, XOR_X, XOR_Y, history=history)
+    assert problems(findings) == [], format_findings(findings)
+
+
+def test_without_probe_only_the_data_and_network_are_inspected():
+    findings = diagnose(make_net([2, 2, 1], init="zeros"), XOR_X, XOR_Y, probe=False)
+    assert set(by_code(findings)) == {"symmetric-units"}
+
+
+# -- bad input ---------------------------------------------------------------------------------
+def test_bad_arguments_are_refused_with_the_fix():
+    net = make_net([2, 2, 1])
+    with pytest.raises(TypeError, match="unknown fit argument.*epoch"):
+        diagnose(net, XOR_X, XOR_Y, epoch=10)
+    with pytest.raises(TypeError, match="Network"):
+        diagnose("net", XOR_X, XOR_Y)
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        diagnose(net, XOR_X[:, :1], XOR_Y)
+
+
+def test_codes_are_listed():
+    assert {"symmetric-units", "saturated-units", "dead-units", "vanishing-gradients",
+            "exploding-gradients", "unscaled-inputs", "targets-out-of-range",
+            "loss-output-mismatch", "learning-rate-too-high", "learning-rate-too-low",
+            "too-small", "constant-output", "too-few-updates", "seed-dependent"} <= set(CODES)
