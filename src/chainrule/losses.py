@@ -34,11 +34,6 @@ def _softmax_backward(A: Array, dA: Array) -> Array:
     return A * (dA - (dA * A).sum(axis=-1, keepdims=True))
 
 
-def _per_sample_mean(values: Array, c: float | Array) -> Array:
-    """``sum_i c_i values_i`` over the sample axis (-2) of a ``(..., n, 1)`` array."""
-    return (values * c).sum(axis=(-2, -1))
-
-
 @dataclass(frozen=True)
 class Loss:
     """A loss: its name and the output activation it is fused with, if any."""
@@ -47,18 +42,21 @@ class Loss:
     fused_activation: str | None = None
 
     def value(self, Z: Array, A: Array, Y: Array, c: float | Array) -> Array:
-        """Loss per network replica: a scalar array, or shape ``(K,)`` for ``K`` replicas."""
+        """Loss per network copy: a scalar array, or shape ``(K,)`` for ``K`` copies."""
         if self.name == "mse":
-            per_sample = ((A - Y) ** 2).mean(axis=-1, keepdims=True)
+            D = A - Y
+            terms, scale = D * D, 1 / Y.shape[-1]
         elif self.name == "bce":
             # -y log s(z) - (1-y) log(1-s(z)) = max(z, 0) - z y + log(1 + exp(-|z|))
             terms = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
-            per_sample = terms.mean(axis=-1, keepdims=True)
+            scale = 1 / Y.shape[-1]
         else:  # cross_entropy: -sum_k y_k log softmax(z)_k = sum_k y_k (logsumexp(z) - z_k)
             top = Z.max(axis=-1, keepdims=True)
             logsumexp = top + np.log(np.exp(Z - top).sum(axis=-1, keepdims=True))
-            per_sample = (Y * (logsumexp - Z)).sum(axis=-1, keepdims=True)
-        return _per_sample_mean(per_sample, c)
+            terms, scale = Y * (logsumexp - Z), 1
+        if isinstance(c, float):  # the plain mean: one sum, then one scale
+            return terms.sum(axis=(-2, -1)) * (c * scale)
+        return (terms * c).sum(axis=(-2, -1)) * scale
 
     def delta(
         self, Z: Array, A: Array, Y: Array, c: float | Array, activation: ActivationLike

@@ -99,12 +99,11 @@ class Training:
         ]
         if K > 1:
             net.initialize(self.layers)
-        for copy, layer in zip(self.layers, net.layers, strict=True):
-            copy.weights[0], copy.bias[0] = layer.weights, layer.bias
+        self.set_copy(0, net.layers)
         is_weight = np.zeros(self.params.shape[1], net.dtype)
         for W, _ in _layer_views(is_weight[None], shapes):
             W[...] = 1
-        self.decay = weight_decay * is_weight
+        self.decay = weight_decay * is_weight if weight_decay else None
         self.stop_reason: str | None = None
 
     def forward_backward(self, X: Array, Y: Array, c: float | Array) -> Array:
@@ -113,14 +112,24 @@ class Training:
         forward(self.layers, X)
         value = np.reshape(loss.value(out.Z, out.A, Y, c), -1)
         backward(self.layers, loss.delta(out.Z, out.A, Y, c, out.activation), self.grad_views)
-        if self.decay.any():
+        if self.decay is not None:
             self.grads += self.decay * self.params
             value = value + 0.5 * (self.decay * self.params * self.params).sum(axis=-1)
         return value
 
-    def weight_norms(self, flat: Array) -> Array:
-        """``||W_l||`` of each copy and layer from a ``(K, P)`` buffer: shape ``(K, L)``."""
-        return np.sqrt(np.add.reduceat(flat * flat, self.starts, axis=1)[:, ::2])
+    def copy_of(self, k: int) -> list[tuple[Array, Array]]:
+        """``(W, b)`` of every layer of copy ``k``, as views."""
+        index = ... if self.params.shape[0] == 1 else k
+        return [(layer.weights[index], layer.bias[index]) for layer in self.layers]
+
+    def set_copy(self, k: int, layers: Sequence[Dense]) -> None:
+        """Copy the weights of ``layers`` into copy ``k``."""
+        for (W, b), layer in zip(self.copy_of(k), layers, strict=True):
+            W[...], b[...] = layer.weights, layer.bias
+
+    def squared_norms(self, flat: Array) -> Array:
+        """``||W_l||^2`` of each copy and layer from a ``(K, P)`` buffer: shape ``(K, L)``."""
+        return np.add.reduceat(flat * flat, self.starts, axis=1)[:, ::2]
 
     def get_weights(self) -> list[Array]:
         return [self.params.copy()]
@@ -130,13 +139,18 @@ class Training:
 
 
 def _layer_views(buffer: Array, shapes: list[tuple[int, int]]) -> list[tuple[Array, Array]]:
-    """``(W, b)`` views, of shapes ``(K, n_in, n_out)`` and ``(K, n_out)``, into ``(K, P)``."""
+    """``(W, b)`` views, of shapes ``(K, n_in, n_out)`` and ``(K, n_out)``, into ``(K, P)``.
+
+    With one copy (``K = 1``) the views are plain ``(n_in, n_out)`` and ``(n_out,)`` arrays:
+    NumPy multiplies 2-D matrices faster than stacks of one.
+    """
+    rows = 0 if buffer.shape[0] == 1 else slice(None)
     views, offset = [], 0
     for n_in, n_out in shapes:
-        W = np.reshape(buffer[:, offset : offset + n_in * n_out], (-1, n_in, n_out), copy=False)
-        offset += n_in * n_out
-        views.append((W, buffer[:, offset : offset + n_out]))
-        offset += n_out
+        W = buffer[rows, offset : offset + n_in * n_out]
+        views.append((np.reshape(W, W.shape[:-1] + (n_in, n_out), copy=False),
+                      buffer[rows, offset + n_in * n_out : offset + n_in * n_out + n_out]))
+        offset += n_in * n_out + n_out
     return views
 
 
@@ -229,60 +243,54 @@ def fit(
     redraws_left = 3 * K if restarts is None and tolerance is not None and K > 1 else 0
     epoch_start = training.params.copy()
     last_good = training.params.copy()  # per copy: start of its last epoch with a finite loss
-    losses, val_losses, norms, ratios = [], [], [], []
+    record = _Record(training)
     met_at = np.full(K, -1)
     alive = np.ones(K, dtype=bool)
+    check_every_step = tolerance is not None and auto_stop and batch == n
+    check_every_epoch = tolerance is not None and auto_stop and batch < n and n <= 4096
     for callback in callbacks:
         callback.on_train_begin(training)
+    reason = "max_epochs" if auto_stop else "epochs done"
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(epochs):
-            epoch_loss = np.zeros(K)
             np.copyto(epoch_start, training.params)
-            for Xb, Yb, cw in _batches(X, Y, c_all, batch, shuffle, net):
-                epoch_loss += training.forward_backward(Xb, Yb, cw) * (Xb.shape[0] / n)
-                if batch == n and tolerance is not None and auto_stop:
-                    _mark_targets_met(training.layers[-1].A, Y, tolerance, epoch, met_at)
-                    if (met_at >= 0).any():
-                        break  # these weights meet the targets: keep them as they are
-                opt.step([training.params], [training.grads])
-            losses.append(epoch_loss)
-            norms.append(training.weight_norms(training.grads))
-            ratios.append(training.weight_norms(training.params - epoch_start)
-                          / np.maximum(training.weight_norms(epoch_start), 1e-30))
+            epoch_loss = _run_epoch(training, opt, X, Y, c_all, batch, shuffle,
+                                    (tolerance, epoch, met_at) if check_every_step else None)
+            record.epoch(epoch_loss, epoch_start)
             alive &= np.isfinite(epoch_loss)
             np.copyto(last_good, epoch_start, where=alive[:, None])
             if not alive.any():
                 reason = "diverged"
                 break
-            if batch < n and tolerance is not None and auto_stop and n <= 4096:
+            if check_every_epoch:
                 _mark_targets_met(forward(training.layers, X), Y, tolerance, epoch, met_at)
             if validation is not None:
-                val_losses.append(_loss_per_copy(net, training.layers, *validation))
-            if (met_at >= 0).any():
+                record.val_loss.append(_loss_per_copy(net, training.layers, *validation))
+            if met_at.max() >= 0:
                 reason = "targets met"
                 break
-            stalled = plateau.update(epoch_loss)
-            if redraws_left and auto_stop:  # restart copies stuck short of the targets
-                stuck = np.flatnonzero(stalled | ~alive)[:redraws_left]
-                if stuck.size:
-                    net.initialize(training.layers, stuck)
-                    opt.reset(stuck)
-                    plateau.restart(stuck)
-                    last_good[stuck] = training.params[stuck]
-                    alive[stuck], stalled[stuck] = True, False
-                    redraws_left -= stuck.size
-                    history.redrawn += stuck.size
-            if auto_stop and stalled[alive].all():
-                reason = "converged"
-                break
-            logs = _logs(epoch_loss, val_losses[-1] if val_losses else None, alive)
-            for callback in callbacks:
-                callback.on_epoch_end(training, epoch, logs)
-            if training.stop_reason:
-                reason = training.stop_reason
-                break
-        else:
-            reason = "max_epochs" if auto_stop else "epochs done"
+            if auto_stop:
+                stalled = plateau.update(epoch_loss)
+                if redraws_left:  # start copies stuck short of the targets again
+                    stuck = np.flatnonzero(stalled | ~alive)[:redraws_left]
+                    if stuck.size:
+                        net.initialize(training.layers, stuck)
+                        opt.reset(stuck)
+                        plateau.restart(stuck)
+                        last_good[stuck] = training.params[stuck]
+                        alive[stuck], stalled[stuck] = True, False
+                        redraws_left -= stuck.size
+                        history.redrawn += stuck.size
+                if stalled[alive].all():
+                    reason = "converged"
+                    break
+            if callbacks:
+                logs = _logs(epoch_loss, record.val_loss[-1] if validation else None, alive)
+                for callback in callbacks:
+                    callback.on_epoch_end(training, epoch, logs)
+                if training.stop_reason:
+                    reason = training.stop_reason
+                    break
     for callback in callbacks:
         callback.on_train_end(training)
 
@@ -294,16 +302,11 @@ def fit(
         final = _loss_per_copy(net, training.layers, X, Y, c_all)
     final_val = None if validation is None else _loss_per_copy(net, training.layers, *validation)
     best = _choose_copy(final, final_val, met_at, finite)
-    for layer, trained in zip(net.layers, training.layers, strict=True):
-        layer.weights[...] = trained.weights[best]
-        layer.bias[...] = trained.bias[best]
+    for layer, (W, b) in zip(net.layers, training.copy_of(best), strict=True):
+        layer.weights[...], layer.bias[...] = W, b
     net.input_range_ = (X.min(axis=0), X.max(axis=0))
 
-    history.loss = [float(v[best]) for v in losses]
-    history.val_loss = [float(v[best]) for v in val_losses]
-    history.gradient_norms = [row[best].tolist() for row in norms]
-    history.update_ratios = [row[best].tolist() for row in ratios]
-    history.epochs = len(losses)
+    record.fill(history, best)
     history.stopped_because = reason
     history.replica = best
     history.learned = None if tolerance is None else _targets_met(net, X, Y, tolerance)
@@ -320,6 +323,52 @@ def fit(
 
 
 # -- helpers ------------------------------------------------------------------------------------
+def _run_epoch(training: Training, opt: Optimizer, X: Array, Y: Array, c: float | Array,
+               batch: int, shuffle: bool, targets: tuple | None) -> Array:
+    """One pass over the data; the loss of each copy, averaged over its batches.
+
+    With ``targets = (tolerance, epoch, met_at)`` (full batch only), copies whose outputs meet
+    the targets are marked in ``met_at`` and the step is not taken: those weights are kept.
+    """
+    n = X.shape[0]
+    epoch_loss = np.zeros(training.params.shape[0])
+    for Xb, Yb, cb in _batches(X, Y, c, batch, shuffle, training.net):
+        epoch_loss += training.forward_backward(Xb, Yb, cb) * (Xb.shape[0] / n)
+        if targets is not None and _mark_targets_met(training.layers[-1].A, Y, *targets):
+            break
+        opt.step([training.params], [training.grads])
+    return epoch_loss
+
+
+class _Record:
+    """Per-epoch measurements of every copy; :meth:`fill` puts the kept copy's into a History."""
+
+    def __init__(self, training: Training) -> None:
+        self.training = training
+        self.loss: list[Array] = []
+        self.val_loss: list[Array] = []
+        self.gradient_sq: list[Array] = []  # ||dW_l||^2 at the epoch's last step
+        self.change_sq: list[Array] = []  # ||W_l(end) - W_l(start)||^2 over the epoch
+        self.weight_sq: list[Array] = []  # ||W_l(start)||^2
+
+    def epoch(self, loss: Array, start: Array) -> None:
+        t = self.training
+        self.loss.append(loss)
+        self.gradient_sq.append(t.squared_norms(t.grads))
+        self.change_sq.append(t.squared_norms(t.params - start))
+        self.weight_sq.append(t.squared_norms(start))
+
+    def fill(self, history: History, k: int) -> None:
+        history.epochs = len(self.loss)
+        history.loss = [float(v[k]) for v in self.loss]
+        history.val_loss = [float(v[k]) for v in self.val_loss]
+        if self.loss:
+            gradient_sq, change_sq, weight_sq = (np.array(rows)[:, k] for rows in
+                                                 (self.gradient_sq, self.change_sq, self.weight_sq))
+            history.gradient_norms = np.sqrt(gradient_sq).tolist()
+            history.update_ratios = np.sqrt(change_sq / np.maximum(weight_sq, 1e-30)).tolist()
+
+
 def _check_restarts(restarts: int | None, work: int) -> int:
     if restarts is None:
         return AUTO_RESTARTS if work <= SMALL_PROBLEM else 1
@@ -373,9 +422,13 @@ def _target_tolerance(target_tolerance: float | None, net: Network, Y: Array) ->
     return 0.1 if classes and np.isin(Y, (0, 1)).all() else None
 
 
-def _mark_targets_met(A: Array, Y: Array, tolerance: float, epoch: int, met_at: Array) -> None:
+def _mark_targets_met(A: Array, Y: Array, tolerance: float, epoch: int, met_at: Array) -> bool:
+    """Mark in ``met_at`` the copies whose outputs are all within ``tolerance`` of the targets."""
     met = (np.abs(A - Y) < tolerance).all(axis=(-2, -1)).reshape(-1)
+    if not met.any():
+        return False
     met_at[(met_at < 0) & met] = epoch
+    return True
 
 
 def _targets_met(net: Network, X: Array, Y: Array, tolerance: float) -> bool:

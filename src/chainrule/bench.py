@@ -1,0 +1,367 @@
+"""Benchmarks: the questions' problems, the classic backprop benchmarks, and training speed.
+
+Each ``run_*`` function returns rows; each ``format_*`` function turns rows into a table.
+``chainrule bench`` and the scripts in ``benchmarks/`` call them. The speed benchmark needs
+PyTorch and scikit-learn (``pip install torch==2.13.0 scikit-learn``).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .datasets import PROBLEMS, binary_inputs, encoder, parity, spirals
+from .network import Network
+from .optimizers import SGD
+
+Array = np.ndarray
+
+
+# -- learning: the questions' problems with default settings ---------------------------------
+@dataclass
+class Outcome:
+    """Many trials of one configuration: how many learned, in how many epochs, how fast."""
+
+    name: str
+    sizes: tuple[int, ...]
+    trials: int = 0
+    learned: int = 0
+    epochs: list[int] = field(default_factory=list)
+    copy_epochs: list[int] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def add(self, learned: bool, epochs: int, copies: int, seconds: float, reason: str) -> None:
+        self.trials += 1
+        self.learned += learned
+        self.epochs.append(epochs)
+        self.copy_epochs.append(epochs * copies)
+        self.seconds.append(seconds)
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+
+def _trial(outcome: Outcome, X: Array, y: Array, seed: int, network: dict, fit: dict,
+           learned: Callable[[Network], bool]) -> None:
+    start = time.perf_counter()
+    net = Network(list(outcome.sizes), seed=seed, **network)
+    history = net.fit(X, y, **fit)
+    outcome.add(learned(net), history.epochs, history.restarts + history.redrawn,
+                time.perf_counter() - start, history.stopped_because)
+
+
+def run_learning(seeds: int = 100) -> list[Outcome]:
+    """Every problem of the questions with defaults only, and question 000's online SGD on XOR.
+
+    A seed succeeds when every output is on the right side of 0.5.
+    """
+    runs = [(name, p, {}) for name, p in PROBLEMS.items()]
+    runs.append(("xor online", PROBLEMS["xor"],
+                 dict(batch_size=1, optimizer="sgd", learning_rate=0.5)))
+    outcomes = []
+    for name, problem, fit in runs:
+        outcome = Outcome(name, problem.sizes)
+        right_side = _right_side(problem.X, problem.y)
+        for seed in range(seeds):
+            _trial(outcome, problem.X, problem.y, seed, {}, fit, right_side)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _right_side(X: Array, y: Array) -> Callable[[Network], bool]:
+    return lambda net: bool(np.all((net.predict(X).reshape(y.shape) > 0.5) == (y > 0.5)))
+
+
+def format_learning(outcomes: list[Outcome]) -> str:
+    lines = [f"{'problem':12s} {'sizes':8s} {'learned':>9s} {'median epochs':>14s} "
+             f"{'ms per fit':>11s}  stopped because"]
+    for o in outcomes:
+        sizes = "-".join(map(str, o.sizes))
+        lines.append(f"{o.name:12s} {sizes:8s} {o.learned:>4d}/{o.trials:<4d} "
+                     f"{np.median(o.epochs):>14.0f} {1000 * np.mean(o.seconds):>11.1f}  "
+                     f"{o.reasons}")
+    return "\n".join(lines)
+
+
+# -- the classic benchmarks, 40-20-40 criterion ----------------------------------------------
+@dataclass(frozen=True)
+class Classic:
+    """A textbook benchmark with the settings chainrule uses for it and the published figures."""
+
+    name: str
+    data: Callable[[], tuple[Array, Array]]
+    sizes: tuple[int, ...]
+    network: dict
+    fit: dict
+    published: str
+    goal: str
+    meets_goal: Callable[[Outcome], bool]
+
+
+def _pm1(X: Array) -> Array:
+    return 2 * X - 1
+
+
+CLASSICS = [
+    Classic("xor", lambda: (binary_inputs(2), np.array([0, 1, 1, 0.0])), (2, 2, 1),
+            dict(activation="tanh", loss="bce"), dict(learning_rate=0.5),
+            "quickprop 24.22 mean epochs incl. restarts; backprop 245-558",
+            "100%, median <= 20 epochs",
+            lambda o: o.learned == o.trials and np.median(o.epochs) <= 20),
+    Classic("encoder 10-5-10", lambda: encoder(10), (10, 5, 10),
+            dict(activation="tanh", loss="bce"), dict(learning_rate=0.5),
+            "backprop 129, quickprop 14.01 mean epochs", "100%, mean <= 14 epochs",
+            lambda o: o.learned == o.trials and np.mean(o.epochs) <= 14),
+    Classic("parity 8-bit", lambda: (_pm1(parity(8)[0]), parity(8)[1]), (8, 16, 1),
+            dict(activation="tanh", loss="bce"), dict(learning_rate=0.1, restarts=16),
+            "backprop ~2000, Cascade-Correlation 357 mean epochs", "100%, mean <= 357 epochs",
+            lambda o: o.learned == o.trials and np.mean(o.epochs) <= 357),
+    Classic("two spirals", lambda: (spirals()[0] / 6.5, spirals()[1]), (2, 32, 32, 1),
+            dict(activation="tanh", loss="bce"), dict(learning_rate=0.1, restarts=1),
+            "backprop 20,000, quickprop 8,000, Cascade-Correlation 1,700 epochs",
+            "100%, mean <= 1,700 epochs, <= 2 s each",
+            lambda o: o.learned == o.trials and np.mean(o.epochs) <= 1700
+            and max(o.seconds) <= 2),
+]
+
+
+def run_classic(trials: int = 100, names: list[str] | None = None) -> list[tuple[Classic, Outcome]]:
+    """Each classic benchmark over ``trials`` seeds with the 40-20-40 criterion.
+
+    A trial learns when every output is within 0.4 of its 0/1 target (``target_tolerance=0.4``);
+    ``fit`` stops there. Epochs count passes of the copies trained together; copy-epochs count
+    the work of every copy (Fahlman's "incl. restarts" is the sequential equivalent).
+    """
+    results = []
+    for bench in CLASSICS:
+        if names and bench.name not in names:
+            continue
+        X, y = bench.data()
+        outcome = Outcome(bench.name, bench.sizes)
+        fit = dict(bench.fit, target_tolerance=0.4)
+        for seed in range(trials):
+            _trial(outcome, X, y, seed, bench.network, fit, _within(X, y, 0.4))
+        results.append((bench, outcome))
+    return results
+
+
+def _within(X: Array, y: Array, tolerance: float) -> Callable[[Network], bool]:
+    return lambda net: bool(np.all(np.abs(net.predict(X) - y.reshape(len(X), -1)) < tolerance))
+
+
+def format_classic(results: list[tuple[Classic, Outcome]]) -> str:
+    lines = [f"{'benchmark':16s} {'sizes':10s} {'learned':>8s} {'mean ep':>8s} {'median':>7s} "
+             f"{'copy-ep':>8s} {'s/trial':>8s}  goal (met?) | published | settings"]
+    for bench, o in results:
+        sizes = "-".join(map(str, bench.sizes))
+        met = "yes" if bench.meets_goal(o) else "NO"
+        settings = ", ".join(f"{k}={v}" for k, v in {**bench.network, **bench.fit}.items())
+        lines.append(
+            f"{bench.name:16s} {sizes:10s} {o.learned:>4d}/{o.trials:<3d} "
+            f"{np.mean(o.epochs):8.1f} {np.median(o.epochs):7.0f} {np.mean(o.copy_epochs):8.0f} "
+            f"{np.mean(o.seconds):8.3f}  {bench.goal} ({met}) | {bench.published} | {settings}"
+        )
+    return "\n".join(lines)
+
+
+# -- speed, side by side with PyTorch and scikit-learn ---------------------------------------
+@dataclass(frozen=True)
+class SpeedCase:
+    name: str
+    sizes: tuple[int, ...]
+    batch: int
+    dtype: str
+    n_samples: int
+    epochs: int
+
+
+SPEED_CASES = [
+    SpeedCase("small-f64", (64, 128, 10), 32, "float64", 4096, 3),
+    SpeedCase("small-f32", (64, 128, 10), 32, "float32", 4096, 3),
+    SpeedCase("mnist-like", (784, 256, 10), 128, "float32", 8192, 1),
+    SpeedCase("wide", (784, 1024, 1024, 10), 256, "float32", 4096, 1),
+    SpeedCase("xor-step", (2, 2, 1), 4, "float64", 4, 2000),
+]
+
+
+def gemm_peak(dtype: str, n: int = 1024, repeats: int = 7) -> float:
+    """This machine's matrix-multiply throughput in GFLOP/s: the best of several n x n products."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n)).astype(dtype), rng.random((n, n)).astype(dtype)
+    return 2 * n**3 / _best_seconds(lambda: a @ b, repeats) / 1e9
+
+
+def _best_seconds(run: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def training_flops(sizes: tuple[int, ...]) -> int:
+    """FLOPs per sample of one SGD step: forward (2), dW (2) and dX (2, not for the first layer)
+    per weight."""
+    products = [a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    return 6 * sum(products) - 2 * products[0]
+
+
+def _speed_data(case: SpeedCase) -> tuple[Array, Array]:
+    if case.name == "xor-step":
+        return binary_inputs(2), np.array([0, 1, 1, 0.0])
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((case.n_samples, case.sizes[0])).astype(case.dtype)
+    return X, rng.integers(0, case.sizes[-1], case.n_samples)
+
+
+def _binary(case: SpeedCase) -> bool:
+    return case.sizes[-1] == 1
+
+
+def _train_chainrule(case: SpeedCase, X: Array, y: Array) -> Callable[[], object]:
+    net = Network(list(case.sizes), activation="sigmoid" if _binary(case) else "relu",
+                  output_activation="sigmoid" if _binary(case) else "softmax",
+                  loss="mse" if _binary(case) else "cross_entropy", dtype=case.dtype, seed=0)
+    batch = None if case.batch >= len(X) else case.batch
+    return lambda: net.fit(X, y, epochs=case.epochs, batch_size=batch, optimizer=SGD(0.01),
+                           restarts=1)
+
+
+def _train_numpy(case: SpeedCase, X: Array, y: Array) -> Callable[[], object]:
+    """The floor: a minimal hand-written NumPy loop (2-layer only), no checks, no history."""
+    if len(case.sizes) != 3:
+        return None
+    rng = np.random.default_rng(0)
+    W1 = rng.standard_normal(case.sizes[:2]).astype(case.dtype) * 0.1
+    W2 = rng.standard_normal(case.sizes[1:]).astype(case.dtype) * 0.1
+    b1, b2 = np.zeros(case.sizes[1], case.dtype), np.zeros(case.sizes[2], case.dtype)
+    Y = y.reshape(-1, 1).astype(case.dtype) if _binary(case) else np.eye(case.sizes[2],
+                                                                        dtype=case.dtype)[y]
+
+    def train() -> None:
+        nonlocal W1, b1, W2, b2
+        for _ in range(case.epochs):
+            order = rng.permutation(len(X))
+            for first in range(0, len(X), case.batch):
+                rows = order[first : first + case.batch]
+                Xb, Yb = X[rows], Y[rows]
+                Z1 = Xb @ W1 + b1
+                if _binary(case):
+                    A1 = 1 / (1 + np.exp(-Z1))
+                    A2 = 1 / (1 + np.exp(-(A1 @ W2 + b2)))
+                    dZ2 = (A2 - Yb) * (2 / A2.size) * A2 * (1 - A2)
+                    dZ1 = (dZ2 @ W2.T) * A1 * (1 - A1)
+                else:
+                    A1 = np.maximum(Z1, 0)
+                    Z2 = A1 @ W2 + b2
+                    E = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+                    dZ2 = (E / E.sum(axis=1, keepdims=True) - Yb) / len(rows)
+                    dZ1 = (dZ2 @ W2.T) * (Z1 > 0)
+                W2 -= 0.01 * (A1.T @ dZ2)
+                b2 -= 0.01 * dZ2.sum(axis=0)
+                W1 -= 0.01 * (Xb.T @ dZ1)
+                b1 -= 0.01 * dZ1.sum(axis=0)
+
+    return train
+
+
+def _train_torch(case: SpeedCase, X: Array, y: Array) -> Callable[[], object]:
+    import torch
+
+    dtype = torch.float32 if case.dtype == "float32" else torch.float64
+    modules: list = []
+    for i, (a, b) in enumerate(zip(case.sizes[:-1], case.sizes[1:], strict=True)):
+        modules.append(torch.nn.Linear(a, b, dtype=dtype))
+        if i < len(case.sizes) - 2:
+            modules.append(torch.nn.Sigmoid() if _binary(case) else torch.nn.ReLU())
+    if _binary(case):
+        modules.append(torch.nn.Sigmoid())
+    model = torch.nn.Sequential(*modules)
+    loss_fn = torch.nn.MSELoss() if _binary(case) else torch.nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    Xt = torch.from_numpy(X).to(dtype)
+    yt = torch.from_numpy(y).to(dtype)[:, None] if _binary(case) else torch.from_numpy(y)
+    generator = torch.Generator().manual_seed(0)
+
+    def train() -> None:
+        for _ in range(case.epochs):
+            order = torch.randperm(len(Xt), generator=generator)
+            for first in range(0, len(Xt), case.batch):
+                rows = order[first : first + case.batch]
+                opt.zero_grad()
+                loss_fn(model(Xt[rows]), yt[rows]).backward()
+                opt.step()
+
+    return train
+
+
+def _train_sklearn(case: SpeedCase, X: Array, y: Array) -> Callable[[], object]:
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    model = MLPClassifier(hidden_layer_sizes=case.sizes[1:-1], solver="sgd", momentum=0,
+                          learning_rate_init=0.01, batch_size=case.batch, max_iter=case.epochs,
+                          alpha=0, tol=0, n_iter_no_change=10**9, random_state=0,
+                          activation="logistic" if _binary(case) else "relu")
+
+    def train() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, y)
+
+    return train
+
+
+LIBRARIES = {"chainrule": _train_chainrule, "numpy loop": _train_numpy, "pytorch": _train_torch,
+             "sklearn": _train_sklearn}
+
+
+def run_speed(repeats: int = 5, names: list[str] | None = None) -> tuple[dict, list[dict]]:
+    """Median training time of every library on every case, measured in turns in one process.
+
+    Returns the matrix-multiply peaks (GFLOP/s per dtype) and one row per case and library with
+    ``seconds`` (median), ``samples_per_second``, ``us_per_step`` and ``peak_fraction``.
+    """
+    peaks = {dtype: gemm_peak(dtype) for dtype in ("float32", "float64")}
+    rows = []
+    for case in SPEED_CASES:
+        if names and case.name not in names:
+            continue
+        X, y = _speed_data(case)
+        runs = {lib: make(case, X, y) for lib, make in LIBRARIES.items()}
+        runs = {lib: run for lib, run in runs.items() if run is not None}
+        for run in runs.values():
+            run()  # warm-up
+        times = {lib: [] for lib in runs}
+        for _ in range(repeats):  # interleaved, so that load on the machine hits all alike
+            for lib, run in runs.items():
+                start = time.perf_counter()
+                run()
+                times[lib].append(time.perf_counter() - start)
+        steps = case.epochs * -(-len(X) // case.batch)
+        for lib, samples in times.items():
+            seconds = float(np.median(samples))
+            rate = case.epochs * len(X) / seconds
+            rows.append(dict(case=case.name, library=lib, seconds=seconds,
+                             samples_per_second=rate, us_per_step=seconds / steps * 1e6,
+                             peak_fraction=rate * training_flops(case.sizes) / 1e9
+                             / peaks[case.dtype]))
+    return peaks, rows
+
+
+def format_speed(peaks: dict, rows: list[dict]) -> str:
+    lines = [f"matrix-multiply peak: float32 {peaks['float32']:.1f} GFLOP/s, "
+             f"float64 {peaks['float64']:.1f} GFLOP/s",
+             f"{'case':11s} {'library':11s} {'samples/s':>11s} {'us/step':>9s} {'% peak':>7s} "
+             f"{'chainrule is':>16s}"]
+    ours = {r["case"]: r["seconds"] for r in rows if r["library"] == "chainrule"}
+    for r in rows:
+        times = r["seconds"] / ours[r["case"]]
+        ratio = "" if r["library"] == "chainrule" else f"{times:.2f}x as fast"
+        lines.append(f"{r['case']:11s} {r['library']:11s} {r['samples_per_second']:11.0f} "
+                     f"{r['us_per_step']:9.1f} {100 * r['peak_fraction']:6.1f}% {ratio:>16s}")
+    return "\n".join(lines)
