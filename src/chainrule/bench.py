@@ -365,3 +365,40 @@ def format_speed(peaks: dict, rows: list[dict]) -> str:
         lines.append(f"{r['case']:11s} {r['library']:11s} {r['samples_per_second']:11.0f} "
                      f"{r['us_per_step']:9.1f} {100 * r['peak_fraction']:6.1f}% {ratio:>16s}")
     return "\n".join(lines)
+
+
+# -- restarts: copies trained together ---------------------------------------------------------
+def run_restarts(seeds: int = 1000, copies: tuple[int, ...] = (1, 16, 64), epochs: int = 500,
+                 repeats: int = 7) -> dict:
+    """XOR 2-2-1 with defaults over ``seeds`` seeds (40-20-40 criterion), and the cost of copies.
+
+    Returns ``learned`` (seeds whose net met the criterion), ``seeds``, ``median_epochs``, and
+    ``seconds[K]``: median wall time of ``epochs`` full-batch epochs with ``restarts=K``.
+    """
+    problem = PROBLEMS["xor"]
+    within = _within(problem.X, problem.y, 0.4)
+    outcome = Outcome("xor", problem.sizes)
+    for seed in range(seeds):
+        _trial(outcome, problem.X, problem.y, seed, {}, dict(target_tolerance=0.4), within)
+    seconds = {}
+    for K in copies:
+        net = Network(list(problem.sizes), seed=0)
+        fit = dict(epochs=epochs, restarts=K, optimizer="rprop")
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            net.fit(problem.X, problem.y, **fit)
+            times.append(time.perf_counter() - start)
+        seconds[K] = float(np.median(times))
+    return dict(learned=outcome.learned, seeds=seeds, epochs=epochs, seconds=seconds,
+                median_epochs=float(np.median(outcome.epochs)))
+
+
+def format_restarts(result: dict) -> str:
+    lines = [f"XOR 2-2-1 with defaults, 40-20-40 criterion: {result['learned']}/{result['seeds']} "
+             f"seeds learned, median {result['median_epochs']:.0f} epochs"]
+    base = result["seconds"][min(result["seconds"])]
+    for K, seconds in result["seconds"].items():
+        lines.append(f"restarts={K:<3d} {result['epochs']} epochs: {seconds * 1000:7.1f} ms "
+                     f"({seconds / base:.2f}x the time of one copy)")
+    return "\n".join(lines)

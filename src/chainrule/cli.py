@@ -101,6 +101,44 @@ def demo(problems: tuple[str, ...], seed: int) -> None:
 
 
 # -- shared pieces -------------------------------------------------------------------------------
+@main.command()
+@click.argument("which", type=click.Choice(["learning", "classic", "restarts", "speed"]))
+@click.option("--trials", type=click.IntRange(min=1), default=None,
+              help="Seeds or trials per problem [default: 100; restarts: 1000].")
+@click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Timed repeats per case (speed).")
+def bench(which: str, trials: int | None, repeats: int) -> None:
+    """Run a benchmark and print its table.
+
+    \b
+    learning  the questions' problems with default settings, success over seeds
+    classic   XOR, 10-5-10 encoder, 8-bit parity, two spirals (40-20-40 criterion)
+    restarts  XOR success over 1000 seeds, and the cost of copies trained together
+    speed     chainrule beside a NumPy loop, PyTorch and scikit-learn (needs both)
+
+    \b
+    Examples:
+      chainrule bench learning --trials 20
+      chainrule bench classic
+    """
+    from . import bench as benchmarks
+
+    if which == "learning":
+        click.echo(benchmarks.format_learning(benchmarks.run_learning(trials or 100)))
+    elif which == "classic":
+        click.echo(benchmarks.format_classic(benchmarks.run_classic(trials or 100)))
+    elif which == "restarts":
+        click.echo(benchmarks.format_restarts(benchmarks.run_restarts(trials or 1000)))
+    else:
+        try:
+            import sklearn  # noqa: F401
+            import torch  # noqa: F401
+        except ImportError:
+            raise UserError("the speed benchmark needs PyTorch and scikit-learn: "
+                            "pip install torch==2.13.0 scikit-learn") from None
+        click.echo(benchmarks.format_speed(*benchmarks.run_speed(repeats)))
+
+
 def user_errors(command: Callable) -> Callable:
     """Run a command body: bad input (ValueError, TypeError) becomes a one-line exit 2, and the
     library's warnings are shown as one ``warning:`` line each (none with ``--quiet``)."""
