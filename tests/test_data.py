@@ -226,3 +226,14 @@ def test_load_dataset_names():
     assert {"xor", "spirals", "moons", "circles", "blobs", "parity", "encoder"} <= set(names)
     with pytest.raises(ValueError, match="unknown data set 'nope'"):
         datasets.load_dataset("nope")
+
+
+def test_scikit_learn_bundled_data_sets_load_by_name():
+    from chainrule.datasets import dataset_names, load_dataset
+
+    X, y = load_dataset("iris")
+    assert X.shape == (150, 4) and sorted(set(y)) == [0.0, 1.0, 2.0]
+    X, y = load_dataset("diabetes")
+    assert X.shape == (442, 10) and len(set(y)) > 100
+    names = {row[0] for row in dataset_names()}
+    assert {"iris", "wine", "breast_cancer", "digits", "diabetes"} <= names

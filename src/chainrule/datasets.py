@@ -189,6 +189,25 @@ GENERATED: dict[str, Generated] = {
         Generated("blobs", blobs, "three Gaussian clusters in 2-D, 300 points"),
     )
 }
+BUNDLED = {  # scikit-learn's bundled data sets (files inside the package), used when installed
+    "iris": "iris flowers: 150 samples, 4 features, 3 classes (scikit-learn)",
+    "wine": "wines: 178 samples, 13 features, 3 classes (scikit-learn)",
+    "breast_cancer": "breast cancer: 569 samples, 30 features, 2 classes (scikit-learn)",
+    "digits": "8x8 digits: 1797 samples, 64 features, 10 classes (scikit-learn)",
+    "diabetes": "diabetes progression: 442 samples, 10 features, regression (scikit-learn)",
+}
+
+
+def _bundled(name: str) -> tuple[Array, Array] | None:
+    """A scikit-learn bundled data set, or None when scikit-learn is not installed."""
+    try:
+        from sklearn import datasets
+    except ImportError:
+        return None
+    X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+    return X.astype(float), y.astype(float)
+
+
 SIZED = {"parity": (parity, 4, "n-bit parity (default 4): parity4, parity5, ..."),
          "encoder": (encoder, 8, "the n-m-n encoder (default 8): encoder4, encoder8, ...")}
 
@@ -202,6 +221,10 @@ def dataset_names() -> list[tuple[str, str, int, int]]:
     for name, (make, default, description) in SIZED.items():
         X, _ = make(default)
         rows.append((name, description, len(X), X.shape[1]))
+    for name, description in BUNDLED.items():
+        data = _bundled(name)
+        if data is not None:
+            rows.append((name, description, *data[0].shape))
     return rows
 
 
@@ -221,7 +244,13 @@ def load_dataset(name: str, n: int | None = None, noise: float | None = None,
         size = name[len(prefix):]
         if name.startswith(prefix) and (size == "" or (size.isdigit() and 1 <= int(size) <= 16)):
             return make(int(size or default))
-    known = ", ".join(list(PROBLEMS) + list(GENERATED) + ["parityN", "encoderN"])
+    if name in BUNDLED:
+        data = _bundled(name)
+        if data is None:
+            raise ValueError(f"data set {name!r} comes with scikit-learn: "
+                             "pip install 'chainrule[sklearn]'")
+        return data
+    known = ", ".join(list(PROBLEMS) + list(GENERATED) + ["parityN", "encoderN"] + list(BUNDLED))
     raise ValueError(f"unknown data set {name!r}; built-in data sets are {known}")
 
 
