@@ -198,7 +198,8 @@ def fit(
     validation_data : (X_val, y_val), optional
         Evaluated every epoch into ``history.val_loss``.
     callbacks : sequence of Callback
-        E.g. :class:`~chainrule.callbacks.EarlyStopping`, :class:`~chainrule.callbacks.Progress`.
+        E.g. :class:`~chainrule.callbacks.EarlyStopping`; progress bars come as callbacks too
+        (:class:`~chainrule.callbacks.LambdaCallback`, :mod:`chainrule.progress`).
     restarts : int, optional
         Independently initialised copies trained together (copy 0 from the current weights);
         the best is kept. ``None`` trains 16 for small problems (samples x parameters up to
