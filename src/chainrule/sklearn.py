@@ -462,8 +462,9 @@ class _BaseMLP(BaseEstimator):
         self.loss_ = v * net.loss(X, Y_net, sample_weight) + penalty()
 
     # -- prediction ------------------------------------------------------------------------
-    def _outputs(self, X) -> Array:
-        """Network outputs for ``X``, shape ``(n, n_outputs_)``."""
+    def _outputs(self, X, logits: bool = False) -> Array:
+        """Network outputs for ``X``, shape ``(n, n_outputs_)``; with ``logits``, the output
+        layer's net input ``Z`` instead."""
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         X = X.toarray() if hasattr(X, "toarray") else X
@@ -472,7 +473,8 @@ class _BaseMLP(BaseEstimator):
             Dense(W, b, layer.activation)
             for W, b, layer in zip(self.coefs_, self.intercepts_, net.layers, strict=True)
         ]
-        return forward(layers, net.check_inputs(X))
+        A = forward(layers, net.check_inputs(X))
+        return layers[-1].Z if logits else A
 
     def _score_outputs(self, A: Array, y, sample_weight) -> float:
         """The validation score (accuracy or R^2) of network outputs ``A``, NaN if not finite."""
@@ -624,6 +626,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def predict(self, X):
         """Class labels (or the label indicator matrix) for the rows of ``X``."""
         return self._from_outputs(self._outputs(X))
+
+    def decision_function(self, X):
+        """Confidence scores: the logits ``Z`` of the output layer, before sigmoid or softmax.
+
+        Shape ``(n,)`` for two classes (positive means the second class), else
+        ``(n, n_classes)`` (or ``(n, n_labels)``); ``predict`` picks the largest or the positive.
+        """
+        Z = self._outputs(X, logits=True)
+        return Z.ravel() if Z.shape[1] == 1 else Z
 
     def predict_proba(self, X):
         """Class probabilities: ``(n, n_classes)``; ``(n, n_labels)`` for multi-label ``y``."""
