@@ -98,19 +98,6 @@ def _glorot_logistic(rng, n_in, n_out, shape):
     return glorot_uniform(rng, n_in, n_out, shape) / np.sqrt(3.0)
 
 
-def _n_copies(training) -> int:
-    """How many copies ``fit`` trains together (their weights carry a leading axis if > 1)."""
-    W = training.layers[0].weights
-    return W.shape[0] if W.ndim == 3 else 1
-
-
-def _copy(training, k: int) -> list[tuple[Array, Array]]:
-    """``(W, b)`` of every layer of copy ``k`` being trained, as views."""
-    if training.layers[0].weights.ndim == 2:  # a single copy, without the leading axis
-        return [(layer.weights, layer.bias) for layer in training.layers]
-    return [(layer.weights[k], layer.bias[k]) for layer in training.layers]
-
-
 class _SklearnSchedule(Callback):
     """scikit-learn's end-of-epoch bookkeeping, run inside :meth:`Network.fit`.
 
@@ -128,7 +115,7 @@ class _SklearnSchedule(Callback):
         est.loss_ = setup["v"] * logs["loss"]
         if setup["penalty"]:  # the part of the penalty v * weight_decay does not account for
             est.loss_ += setup["penalty"] * sum(
-                float((W * W).sum()) for W, _ in _copy(training, 0))
+                float((W * W).sum()) for W, _ in training.copy_of(0))
         est.n_iter_ += 1
         est.t_ += self.n_train
         est.loss_curve_.append(est.loss_)
@@ -165,7 +152,7 @@ class _SklearnSchedule(Callback):
         est = self.est
         X_val, y_val, w_val = self.validation
         outputs = forward(training.layers, X_val).reshape(
-            _n_copies(training), X_val.shape[0], -1)
+            training.n_copies, X_val.shape[0], -1)
         scores = [est._score_outputs(A, y_val, w_val) for A in outputs]
         best_copy = int(np.nanargmax(scores)) if np.isfinite(scores).any() else 0
         score = scores[best_copy]
@@ -179,7 +166,7 @@ class _SklearnSchedule(Callback):
         if score > est.best_validation_score_:
             est.best_validation_score_ = score
             est._best_parameters = [
-                p.copy() for pair in _copy(training, best_copy) for p in pair]
+                p.copy() for pair in training.copy_of(best_copy) for p in pair]
 
     def on_train_end(self, training) -> None:
         if self.validation is not None:  # every copy gets the best weights, so fit keeps them

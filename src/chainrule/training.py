@@ -117,9 +117,14 @@ class Training:
             value = value + 0.5 * (self.decay * self.params * self.params).sum(axis=-1)
         return value
 
+    @property
+    def n_copies(self) -> int:
+        """``K``, the number of copies trained together."""
+        return self.params.shape[0]
+
     def copy_of(self, k: int) -> list[tuple[Array, Array]]:
         """``(W, b)`` of every layer of copy ``k``, as views."""
-        index = ... if self.params.shape[0] == 1 else k
+        index = ... if self.n_copies == 1 else k
         return [(layer.weights[index], layer.bias[index]) for layer in self.layers]
 
     def set_copy(self, k: int, layers: Sequence[Dense]) -> None:
