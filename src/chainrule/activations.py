@@ -51,13 +51,11 @@ class Activation:
 
 
 def _sigmoid(Z: Array) -> Array:
-    """``1 / (1 + exp(-z))``, as ``e / (1 + e)`` with ``e = exp(-|z|)`` for ``z < 0``.
+    """``1 / (1 + exp(-z)) = exp(-log(1 + exp(-z)))``, with NumPy's stable ``logaddexp``.
 
-    Only ``exp`` of non-positive numbers is taken, so it never overflows and stays accurate
-    (to relative precision) deep in both tails.
+    Never overflows, and stays accurate (to relative precision) deep in both tails.
     """
-    E = np.exp(-np.abs(Z))
-    return np.where(Z >= 0, 1.0, E) / (1.0 + E)
+    return np.exp(-np.logaddexp(0, -Z))
 
 
 def _sigmoid_derivative(Z: Array, A: Array) -> Array:

@@ -59,7 +59,8 @@ class Dense:
 
     def forward(self, X: Array) -> Array:
         """Compute ``A = f(X W + b)`` and remember ``X, Z, A`` for the backward pass."""
-        Z = X @ self.weights + self.bias[..., None, :]
+        Z = X @ self.weights
+        Z += self.bias[..., None, :]
         A = self.activation.forward(Z)
         self.X, self.Z, self.A = X, Z, A
         return A
@@ -84,3 +85,20 @@ class Dense:
     def __repr__(self) -> str:
         name = getattr(self.activation, "name", type(self.activation).__name__)
         return f"Dense({self.n_in} -> {self.n_out}, {name})"
+
+
+def parameter_views(buffer: Array, shapes: list[tuple[int, int]]) -> list[tuple[Array, Array]]:
+    """``(W, b)`` of each layer as views into one ``(K, P)`` buffer holding ``K`` copies.
+
+    ``W`` has shape ``(K, n_in, n_out)`` and ``b`` ``(K, n_out)``; with ``K = 1`` they are plain
+    ``(n_in, n_out)`` and ``(n_out,)`` arrays (NumPy multiplies 2-D matrices faster than stacks of
+    one). Layer ``l`` takes ``n_in * n_out`` entries for ``W_l``, then ``n_out`` for ``b_l``.
+    """
+    rows = 0 if buffer.shape[0] == 1 else slice(None)
+    views, offset = [], 0
+    for n_in, n_out in shapes:
+        W = buffer[rows, offset : offset + n_in * n_out]
+        views.append((np.reshape(W, W.shape[:-1] + (n_in, n_out), copy=False),
+                      buffer[rows, offset + n_in * n_out : offset + n_in * n_out + n_out]))
+        offset += n_in * n_out + n_out
+    return views

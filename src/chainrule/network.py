@@ -20,7 +20,7 @@ import numpy as np
 
 from .activations import ActivationLike, activation_name, get_activation
 from .initializers import Initializer, get_initializer
-from .layers import Dense
+from .layers import Dense, parameter_views
 from .losses import Loss, get_loss
 
 Array = np.ndarray
@@ -111,10 +111,9 @@ class Network:
         self.loss_function.check_pair(activations[-1])
         self.init = init
         self.rng = as_generator(seed)
-        self.layers = [
-            Dense(np.empty((n_in, n_out), self.dtype), np.zeros(n_out, self.dtype), act)
-            for n_in, n_out, act in zip(self.sizes[:-1], self.sizes[1:], activations, strict=True)
-        ]
+        self.buffer = np.zeros((1, self.n_parameters), self.dtype)
+        views = parameter_views(self.buffer, self.shapes)
+        self.layers = [Dense(W, b, act) for (W, b), act in zip(views, activations, strict=True)]
         self.initialize(self.layers)
         self.input_range_: tuple[Array, Array] | None = None
 
@@ -130,6 +129,36 @@ class Network:
             shape = layer.weights[rows].shape
             layer.weights[rows] = init(self.rng, layer.n_in, layer.n_out, shape)
             layer.bias[rows] = 0
+
+    @property
+    def shapes(self) -> list[tuple[int, int]]:
+        """``(n_in, n_out)`` of each layer's weights."""
+        return list(zip(self.sizes[:-1], self.sizes[1:], strict=False))
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(n_in * n_out + n_out for n_in, n_out in self.shapes)
+
+    def flat_parameters(self) -> Array:
+        """All weights and biases as one ``(1, P)`` array, of which ``layers`` hold views.
+
+        Training updates it in place. If a layer's arrays were replaced (or copied apart, as a
+        deep copy or unpickling does), they are packed into a new buffer first.
+        """
+        if any(p.base is not self.buffer for p in self.parameters()):
+            buffer = np.empty((1, self.n_parameters), self.dtype)
+            for (W, b), layer in zip(parameter_views(buffer, self.shapes), self.layers,
+                                     strict=True):
+                if layer.weights.shape != W.shape or layer.bias.shape != b.shape:
+                    raise ValueError(
+                        f"layer weights of shapes {layer.weights.shape} and {layer.bias.shape} "
+                        f"do not fit the network's sizes {self.sizes}: expected {W.shape} and "
+                        f"{b.shape}"
+                    )
+                W[...], b[...] = layer.weights, layer.bias
+                layer.weights, layer.bias = W, b
+            self.buffer = buffer
+        return self.buffer
 
     def parameters(self) -> list[Array]:
         """``[W1, b1, W2, b2, ...]``: the arrays themselves, not copies."""

@@ -18,7 +18,7 @@ import numpy as np
 
 from .activations import activation_name
 from .callbacks import Callback
-from .layers import Dense
+from .layers import Dense, parameter_views
 from .network import Network, backward, forward
 from .optimizers import Optimizer, get_optimizer
 
@@ -87,23 +87,24 @@ class Training:
 
     def __init__(self, net: Network, K: int, weight_decay: float = 0.0) -> None:
         self.net = net
-        shapes = [(layer.n_in, layer.n_out) for layer in net.layers]
+        shapes = net.shapes
         segments = [size for n_in, n_out in shapes for size in (n_in * n_out, n_out)]
         self.starts = np.cumsum([0, *segments[:-1]])  # where each W_l and b_l begins
-        self.params = np.empty((K, sum(segments)), net.dtype)
+        # one copy trains the network's own weights in place; K copies get a buffer of their own
+        self.params = net.flat_parameters() if K == 1 else np.empty((K, sum(segments)), net.dtype)
         self.grads = np.zeros_like(self.params)
-        self.grad_views = _layer_views(self.grads, shapes)
+        self.grad_views = parameter_views(self.grads, shapes)
         self.layers = [
             Dense(W, b, layer.activation)
-            for (W, b), layer in zip(_layer_views(self.params, shapes), net.layers, strict=True)
+            for (W, b), layer in zip(parameter_views(self.params, shapes), net.layers, strict=True)
         ]
         if K > 1:
             net.initialize(self.layers)
-        self.set_copy(0, net.layers)
-        is_weight = np.zeros(self.params.shape[1], net.dtype)
-        for W, _ in _layer_views(is_weight[None], shapes):
+            self.set_copy(0, net.layers)
+        is_weight = np.zeros((1, self.params.shape[1]), net.dtype)
+        for W, _ in parameter_views(is_weight, shapes):
             W[...] = 1
-        self.decay = weight_decay * is_weight if weight_decay else None
+        self.decay = weight_decay * is_weight[0] if weight_decay else None
         self.stop_reason: str | None = None
 
     def forward_backward(self, X: Array, Y: Array, c: float | Array) -> Array:
@@ -132,31 +133,11 @@ class Training:
         for (W, b), layer in zip(self.copy_of(k), layers, strict=True):
             W[...], b[...] = layer.weights, layer.bias
 
-    def squared_norms(self, flat: Array) -> Array:
-        """``||W_l||^2`` of each copy and layer from a ``(K, P)`` buffer: shape ``(K, L)``."""
-        return np.add.reduceat(flat * flat, self.starts, axis=1)[:, ::2]
-
     def get_weights(self) -> list[Array]:
         return [self.params.copy()]
 
     def set_weights(self, weights: Sequence[Array]) -> None:
         self.params[...] = weights[0]
-
-
-def _layer_views(buffer: Array, shapes: list[tuple[int, int]]) -> list[tuple[Array, Array]]:
-    """``(W, b)`` views, of shapes ``(K, n_in, n_out)`` and ``(K, n_out)``, into ``(K, P)``.
-
-    With one copy (``K = 1``) the views are plain ``(n_in, n_out)`` and ``(n_out,)`` arrays:
-    NumPy multiplies 2-D matrices faster than stacks of one.
-    """
-    rows = 0 if buffer.shape[0] == 1 else slice(None)
-    views, offset = [], 0
-    for n_in, n_out in shapes:
-        W = buffer[rows, offset : offset + n_in * n_out]
-        views.append((np.reshape(W, W.shape[:-1] + (n_in, n_out), copy=False),
-                      buffer[rows, offset + n_in * n_out : offset + n_in * n_out + n_out]))
-        offset += n_in * n_out + n_out
-    return views
 
 
 def fit(
@@ -269,9 +250,10 @@ def fit(
                 reason = "diverged"
                 break
             if check_every_epoch:
-                _mark_targets_met(forward(training.layers, X), Y, tolerance, epoch, met_at)
+                met = _evaluate(net, training.layers, X, Y, c_all, batch, tolerance)[1]
+                met_at[(met_at < 0) & met] = epoch
             if validation is not None:
-                record.val_loss.append(_loss_per_copy(net, training.layers, *validation))
+                record.val_loss.append(_evaluate(net, training.layers, *validation, batch)[0])
             if met_at.max() >= 0:
                 reason = "targets met"
                 break
@@ -301,12 +283,14 @@ def fit(
         callback.on_train_end(training)
 
     # Judge the copies by their weights as they are now (callbacks may have restored some).
-    final = _loss_per_copy(net, training.layers, X, Y, c_all)
+    final = _evaluate(net, training.layers, X, Y, c_all, batch)[0]
     finite = np.isfinite(final) & np.isfinite(training.params).all(axis=1)
     if not finite.all():
         training.params[~finite] = last_good[~finite]
-        final = _loss_per_copy(net, training.layers, X, Y, c_all)
-    final_val = None if validation is None else _loss_per_copy(net, training.layers, *validation)
+        final = _evaluate(net, training.layers, X, Y, c_all, batch)[0]
+    final_val = None
+    if validation is not None:
+        final_val = _evaluate(net, training.layers, *validation, batch)[0]
     best = _choose_copy(final, final_val, met_at, finite)
     for layer, (W, b) in zip(net.layers, training.copy_of(best), strict=True):
         layer.weights[...], layer.bias[...] = W, b
@@ -315,7 +299,8 @@ def fit(
     record.fill(history, best)
     history.stopped_because = reason
     history.replica = best
-    history.learned = None if tolerance is None else _targets_met(net, X, Y, tolerance)
+    if tolerance is not None:
+        history.learned = bool(_evaluate(net, net.layers, X, Y, c_all, batch, tolerance)[1].all())
     history.seconds = time.perf_counter() - start
     if reason == "diverged" or not finite[best]:
         history.stopped_because = "diverged"
@@ -353,24 +338,34 @@ class _Record:
         self.training = training
         self.loss: list[Array] = []
         self.val_loss: list[Array] = []
-        self.gradient_sq: list[Array] = []  # ||dW_l||^2 at the epoch's last step
-        self.change_sq: list[Array] = []  # ||W_l(end) - W_l(start)||^2 over the epoch
-        self.weight_sq: list[Array] = []  # ||W_l(start)||^2
+        # per epoch, (3, K, L): ||dW_l||^2 at the epoch's last step, ||W_l(end) - W_l(start)||^2
+        # and ||W_l(start)||^2
+        self.squares: list[Array] = []
 
     def epoch(self, loss: Array, start: Array) -> None:
         t = self.training
         self.loss.append(loss)
-        self.gradient_sq.append(t.squared_norms(t.grads))
-        self.change_sq.append(t.squared_norms(t.params - start))
-        self.weight_sq.append(t.squared_norms(start))
+        self.squares.append(np.stack([self._per_layer(t.grads), self._per_layer(t.params, start),
+                                      self._per_layer(start)]))
+
+    def _per_layer(self, flat: Array, minus: Array | None = None) -> Array:
+        """``||W_l||^2`` (or ``||W_l - minus_l||^2``) per copy and layer of ``(K, P)`` buffers."""
+        starts = self.training.starts
+        if flat.shape[0] > 1:  # small networks, many copies: one reduction for all
+            d = flat if minus is None else flat - minus
+            return np.add.reduceat(d * d, starts, axis=1)[:, ::2]
+        squares = []  # one copy: a layer at a time, no temporary larger than one layer
+        for first, end in zip(starts[::2], starts[1::2], strict=True):
+            d = flat[0, first:end] if minus is None else flat[0, first:end] - minus[0, first:end]
+            squares.append(np.dot(d, d))
+        return np.array([squares])
 
     def fill(self, history: History, k: int) -> None:
         history.epochs = len(self.loss)
         history.loss = [float(v[k]) for v in self.loss]
         history.val_loss = [float(v[k]) for v in self.val_loss]
         if self.loss:
-            gradient_sq, change_sq, weight_sq = (np.array(rows)[:, k] for rows in
-                                                 (self.gradient_sq, self.change_sq, self.weight_sq))
+            gradient_sq, change_sq, weight_sq = np.array(self.squares)[:, :, k].transpose(1, 0, 2)
             history.gradient_norms = np.sqrt(gradient_sq).tolist()
             history.update_ratios = np.sqrt(change_sq / np.maximum(weight_sq, 1e-30)).tolist()
 
@@ -437,15 +432,25 @@ def _mark_targets_met(A: Array, Y: Array, tolerance: float, epoch: int, met_at: 
     return True
 
 
-def _targets_met(net: Network, X: Array, Y: Array, tolerance: float) -> bool:
-    return bool((np.abs(forward(net.layers, X) - Y) < tolerance).all())
+def _evaluate(net: Network, layers: list[Dense], X: Array, Y: Array, c: float | Array,
+              chunk: int, tolerance: float | None = None) -> tuple[Array, Array | None]:
+    """Loss of each copy on ``(X, Y)``, and with ``tolerance`` whether each meets the targets.
 
-
-def _loss_per_copy(net: Network, layers: list[Dense], X: Array, Y: Array, c) -> Array:
-    out = layers[-1]
+    Rows go through ``chunk`` at a time (the batch size), so that memory holds one batch's
+    activations, not the whole data set's.
+    """
+    loss, met = net.loss_function, None
+    total = np.zeros(())
     with np.errstate(over="ignore", invalid="ignore"):
-        forward(layers, X)
-        return np.reshape(net.loss_function.value(out.Z, out.A, Y, c), -1)
+        for first in range(0, X.shape[0], chunk):
+            rows = slice(first, first + chunk)
+            A = forward(layers, X[rows])
+            Z, Yc = layers[-1].Z, Y[rows]
+            total = total + loss.value(Z, A, Yc, c if isinstance(c, float) else c[rows])
+            if tolerance is not None:
+                met_here = (np.abs(A - Yc) < tolerance).all(axis=(-2, -1))
+                met = met_here if met is None else met & met_here
+    return np.reshape(total, -1), None if met is None else np.reshape(met, -1)
 
 
 class _Plateau:
