@@ -402,3 +402,43 @@ def format_restarts(result: dict) -> str:
         lines.append(f"restarts={K:<3d} {result['epochs']} epochs: {seconds * 1000:7.1f} ms "
                      f"({seconds / base:.2f}x the time of one copy)")
     return "\n".join(lines)
+
+
+# -- memory -------------------------------------------------------------------------------------
+def run_memory(names: list[str] | None = None) -> list[dict]:
+    """Peak memory of one training epoch of each speed case, against what it cannot do without.
+
+    The baseline is the data, the parameters, their gradients, and one batch's inputs,
+    activations (``Z`` and ``A``) and activation gradients (``dZ`` and ``dA``). The peak is
+    measured with ``tracemalloc`` (NumPy reports its allocations to it) and counts the data and
+    the network, which exist before ``fit``. XOR is left out: its baseline is a few hundred
+    bytes, far below Python's fixed costs.
+    """
+    import tracemalloc
+
+    rows = []
+    for case in SPEED_CASES:
+        if (names and case.name not in names) or case.name == "xor-step":
+            continue
+        X, y = _speed_data(case)
+        train = _train_chainrule(case, X, y)
+        itemsize = np.dtype(case.dtype).itemsize
+        batch = min(case.batch, len(X))
+        parameters = sum(a * b + b for a, b in zip(case.sizes[:-1], case.sizes[1:], strict=True))
+        activations = 4 * batch * sum(case.sizes[1:])  # Z, A, dZ, dA per layer
+        baseline = X.nbytes + itemsize * (2 * parameters + activations + batch * case.sizes[0])
+        tracemalloc.start()
+        start = tracemalloc.get_traced_memory()[0]
+        train()
+        peak = tracemalloc.get_traced_memory()[1] - start + X.nbytes + itemsize * parameters
+        tracemalloc.stop()
+        rows.append(dict(case=case.name, baseline=baseline, peak=peak))
+    return rows
+
+
+def format_memory(rows: list[dict]) -> str:
+    lines = [f"{'case':11s} {'baseline MB':>12s} {'peak MB':>9s} {'ratio':>6s}"]
+    for r in rows:
+        lines.append(f"{r['case']:11s} {r['baseline'] / 1e6:12.1f} {r['peak'] / 1e6:9.1f} "
+                     f"{r['peak'] / r['baseline']:6.2f}")
+    return "\n".join(lines)

@@ -137,6 +137,7 @@ def bench(which: str, trials: int | None, repeats: int) -> None:
             raise UserError("the speed benchmark needs PyTorch and scikit-learn: "
                             "pip install torch==2.13.0 scikit-learn") from None
         click.echo(benchmarks.format_speed(*benchmarks.run_speed(repeats)))
+        click.echo("\n" + benchmarks.format_memory(benchmarks.run_memory()))
 
 
 def user_errors(command: Callable) -> Callable:
