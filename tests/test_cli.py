@@ -387,3 +387,37 @@ def test_without_rich_or_tqdm_there_is_no_bar(monkeypatch):
     assert progress_bar(10, stream=Terminal()) is None
     with pytest.raises(ImportError, match=r"pip install chainrule\[progress\]"):
         ProgressBar(10, Terminal())
+
+
+@pytest.mark.parametrize("dataset, target", [("flowers", "species"), ("houses", "price")])
+def test_export_to_onnx_runs_in_onnxruntime_on_raw_features(dataset, target, request, tmp_path):
+    import onnxruntime
+
+    data = request.getfixturevalue(dataset)
+    model_path = tmp_path / "model.chainrule"
+    assert run("train", data, "--target", target, "--dtype", "float32", "--out", model_path,
+               "--quiet").exit_code == 0
+    result = run("export", model_path)
+    assert result.exit_code == 0, result.output
+    onnx_path = tmp_path / "model.onnx"
+    assert onnx_path.stat().st_size > 0
+
+    model = load_model(model_path)
+    names = model.feature_names
+    with open(data) as f:
+        X = np.array([[float(row[n]) for n in names] for row in csv.DictReader(f)], np.float32)
+    session = onnxruntime.InferenceSession(str(onnx_path))
+    got = session.run(None, {"input": X})[0]
+    if model.task == "classification":  # probabilities; one sigmoid output for two classes
+        expected = model.predict_proba(X)[:, -got.shape[1]:]
+    else:  # regression targets in their own units
+        expected = model.predict(X).reshape(got.shape)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_export_refuses_a_corrupt_model_with_exit_code_2(tmp_path):
+    bad = tmp_path / "bad.chainrule"
+    bad.write_bytes(b"not a model")
+    result = run("export", bad)
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1

@@ -10,6 +10,7 @@ from .callbacks import Callback, EarlyStopping, LambdaCallback
 from .diagnose import Finding, diagnose, format_findings
 from .gradcheck import GradientReport, check_gradients
 from .initializers import Uniform
+from .interop import from_torch
 from .io import load, load_model
 from .layers import Dense
 from .losses import Loss
@@ -38,6 +39,7 @@ __all__ = [
     "Uniform",
     "check_gradients",
     "diagnose",
+    "from_torch",
     "format_findings",
     "load",
     "load_model",

@@ -14,6 +14,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -533,6 +534,44 @@ def evaluate(model_path: str, data: str, target: str | None, quiet: bool, verbos
 
 
 # -- datasets ------------------------------------------------------------------------------------
+@main.command()
+@click.argument("model_path", metavar="MODEL")
+@click.option("--format", "fmt", type=click.Choice(["onnx"]), default="onnx", show_default=True,
+              help="Format to export to.")
+@click.option("--out", "-o", metavar="FILE", help="Where to write [default: MODEL with .onnx].")
+@click.option("--opset", type=click.IntRange(min=13), default=None,
+              help="ONNX opset [default: 17, read by every runtime since 2022].")
+@user_errors
+def export(model_path: str, fmt: str, out: str | None, opset: int | None) -> None:
+    """Export a trained MODEL for other runtimes, with its input scaling built in.
+
+    The ONNX graph takes raw features (named "input") and gives what `chainrule predict` works
+    from: class probabilities, or regression targets in their own units (named "output").
+    Needs `pip install "chainrule[onnx]"`.
+
+    \b
+    Examples:
+      chainrule export iris.chainrule                 # writes iris.onnx
+      chainrule export iris.chainrule --out model.onnx
+    """
+    try:
+        from .export import to_onnx
+    except ImportError as error:
+        raise UserError(str(error)) from None
+    model = _load(model_path)
+    out = out or str(Path(model_path).with_suffix(".onnx"))
+    scaler, target_scaler = model.scaler, model.target_scaler
+    try:
+        to_onnx(model.network, out, opset=opset,
+                input_mean=None if scaler is None else scaler.mean,
+                input_scale=None if scaler is None else scaler.scale,
+                output_mean=None if target_scaler is None else target_scaler.mean,
+                output_scale=None if target_scaler is None else target_scaler.scale)
+    except ImportError as error:
+        raise UserError(str(error)) from None
+    click.echo(f"wrote {out}")
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 def datasets(as_json: bool) -> None:
