@@ -282,12 +282,18 @@ def fit(
     for callback in callbacks:
         callback.on_train_end(training)
 
-    # Judge the copies by their weights as they are now (callbacks may have restored some).
-    final = _evaluate(net, training.layers, X, Y, c_all, batch)[0]
+    # Judge the copies by their weights as they are now (callbacks may have restored some):
+    # one pass over the data, unless there is neither a copy to choose nor a target to check.
+    def judge() -> tuple[Array, Array | None]:
+        if K == 1 and tolerance is None:  # no pass: trust the copy if its last epoch was finite
+            return np.where(alive, 0.0, np.inf), None
+        return _evaluate(net, training.layers, X, Y, c_all, batch, tolerance)
+
+    final, met = judge()
     finite = np.isfinite(final) & np.isfinite(training.params).all(axis=1)
     if not finite.all():
         training.params[~finite] = last_good[~finite]
-        final = _evaluate(net, training.layers, X, Y, c_all, batch)[0]
+        final, met = judge()
     final_val = None
     if validation is not None:
         final_val = _evaluate(net, training.layers, *validation, batch)[0]
@@ -299,8 +305,7 @@ def fit(
     record.fill(history, best)
     history.stopped_because = reason
     history.replica = best
-    if tolerance is not None:
-        history.learned = bool(_evaluate(net, net.layers, X, Y, c_all, batch, tolerance)[1].all())
+    history.learned = None if met is None else bool(met[best])
     history.seconds = time.perf_counter() - start
     if reason == "diverged" or not finite[best]:
         history.stopped_because = "diverged"
