@@ -42,8 +42,9 @@ class History:
         ``"targets met"``, ``"converged"``, ``"max_epochs"``, ``"epochs done"``,
         ``"early stopping"``, ``"diverged"`` or ``"stopped by callback"``.
     learned : bool or None
-        Whether every output is within ``target_tolerance`` of its target (``None`` when the
-        targets are not classes and no tolerance was given).
+        Whether every output is within ``target_tolerance`` of its target. ``None`` when nothing
+        was checked: the targets are not classes and no tolerance was given, or one copy trained
+        for a fixed number of epochs without ``target_tolerance``.
     restarts : int
         Copies trained together; ``replica`` is the index of the one kept.
     redrawn : int
@@ -284,10 +285,12 @@ def fit(
 
     # Judge the copies by their weights as they are now (callbacks may have restored some):
     # one pass over the data, unless there is neither a copy to choose nor a target to check.
+    check = tolerance if auto_stop or target_tolerance is not None else None
+
     def judge() -> tuple[Array, Array | None]:
-        if K == 1 and tolerance is None:  # no pass: trust the copy if its last epoch was finite
+        if K == 1 and check is None:  # no pass: trust the copy if its last epoch was finite
             return np.where(alive, 0.0, np.inf), None
-        return _evaluate(net, training.layers, X, Y, c_all, batch, tolerance)
+        return _evaluate(net, training.layers, X, Y, c_all, batch, check)
 
     final, met = judge()
     finite = np.isfinite(final) & np.isfinite(training.params).all(axis=1)
@@ -339,38 +342,42 @@ def _run_epoch(training: Training, opt: Optimizer, X: Array, Y: Array, c: float 
 class _Record:
     """Per-epoch measurements of every copy; :meth:`fill` puts the kept copy's into a History."""
 
+    LARGE = 1 << 16  # parameters above which norms are taken a layer at a time (less memory)
+
     def __init__(self, training: Training) -> None:
         self.training = training
         self.loss: list[Array] = []
         self.val_loss: list[Array] = []
-        # per epoch, (3, K, L): ||dW_l||^2 at the epoch's last step, ||W_l(end) - W_l(start)||^2
-        # and ||W_l(start)||^2
-        self.squares: list[Array] = []
+        self.gradient_sq: list[Array] = []  # ||dW_l||^2 at the epoch's last step, (K, L)
+        self.change_sq: list[Array] = []  # ||W_l(end) - W_l(start)||^2 over the epoch
+        self.weight_sq: list[Array] = []  # ||W_l(start)||^2
 
     def epoch(self, loss: Array, start: Array) -> None:
         t = self.training
         self.loss.append(loss)
-        self.squares.append(np.stack([self._per_layer(t.grads), self._per_layer(t.params, start),
-                                      self._per_layer(start)]))
+        self.gradient_sq.append(self._per_layer(t.grads))
+        self.change_sq.append(self._per_layer(t.params, start))
+        self.weight_sq.append(self._per_layer(start))
 
     def _per_layer(self, flat: Array, minus: Array | None = None) -> Array:
         """``||W_l||^2`` (or ``||W_l - minus_l||^2``) per copy and layer of ``(K, P)`` buffers."""
         starts = self.training.starts
-        if flat.shape[0] > 1:  # small networks, many copies: one reduction for all
+        if flat.size <= self.LARGE:  # one reduction over everything
             d = flat if minus is None else flat - minus
             return np.add.reduceat(d * d, starts, axis=1)[:, ::2]
-        squares = []  # one copy: a layer at a time, no temporary larger than one layer
+        squares = []  # a layer at a time: no temporary larger than one layer
         for first, end in zip(starts[::2], starts[1::2], strict=True):
-            d = flat[0, first:end] if minus is None else flat[0, first:end] - minus[0, first:end]
-            squares.append(np.dot(d, d))
-        return np.array([squares])
+            d = flat[:, first:end] if minus is None else flat[:, first:end] - minus[:, first:end]
+            squares.append(np.einsum("kp,kp->k", d, d))
+        return np.stack(squares, axis=1)
 
     def fill(self, history: History, k: int) -> None:
         history.epochs = len(self.loss)
         history.loss = [float(v[k]) for v in self.loss]
         history.val_loss = [float(v[k]) for v in self.val_loss]
         if self.loss:
-            gradient_sq, change_sq, weight_sq = np.array(self.squares)[:, :, k].transpose(1, 0, 2)
+            gradient_sq, change_sq, weight_sq = (
+                np.array(rows)[:, k] for rows in (self.gradient_sq, self.change_sq, self.weight_sq))
             history.gradient_norms = np.sqrt(gradient_sq).tolist()
             history.update_ratios = np.sqrt(change_sq / np.maximum(weight_sq, 1e-30)).tolist()
 
