@@ -13,9 +13,10 @@ bce            ``mean_k -y log a - (1 - y) log(1 - a)``          ``(A - Y) c / n
 cross_entropy  ``-sum_k y_ik log a_ik``                          ``(A - Y) c``          (softmax)
 ============== ================================================ ===============================
 
-``bce`` is fused with a sigmoid output and ``cross_entropy`` with a softmax output: their values
-are computed from ``Z`` (``log a`` never becomes ``log 0``) and their ``dZ`` needs no ``f'(Z)``,
-which is exactly where ``a (1 - a)`` would vanish at saturation.
+``bce`` is fused with a sigmoid output and ``cross_entropy`` with a softmax output: their ``dZ``
+needs no ``f'(Z)``, which is exactly where ``a (1 - a)`` would vanish at saturation, and their
+values never take ``log 0``: ``bce`` is computed from ``Z``, and ``cross_entropy`` from ``Z``
+whenever an output underflowed to 0 (from ``log a``, one pass cheaper, otherwise).
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ class Loss:
             # -y log s(z) - (1-y) log(1-s(z)) = max(z, 0) - z y + log(1 + exp(-|z|))
             terms = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
             scale = 1 / Y.shape[-1]
-        else:  # cross_entropy: -sum_k y_k log softmax(z)_k = sum_k y_k (logsumexp(z) - z_k)
+        elif A.min() > np.finfo(A.dtype).tiny:  # cross_entropy: -sum_k y_k log a_k
+            terms, scale = Y * np.log(A), -1
+        else:  # an a_k underflowed to 0: -log softmax(z)_k = logsumexp(z) - z_k, from Z
             top = Z.max(axis=-1, keepdims=True)
             logsumexp = top + np.log(np.exp(Z - top).sum(axis=-1, keepdims=True))
             terms, scale = Y * (logsumexp - Z), 1
