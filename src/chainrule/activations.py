@@ -123,8 +123,8 @@ def _identity_derivative(Z: Array, A: Array) -> Array:
 
 def _softmax(Z: Array) -> Array:
     """``exp(z_k) / sum_j exp(z_j)`` over the last axis, shifted by the row maximum."""
-    E = np.exp(Z - Z.max(axis=-1, keepdims=True))
-    return E / E.sum(axis=-1, keepdims=True)
+    E = np.exp(Z - np.maximum.reduce(Z, axis=-1, keepdims=True))
+    return E / np.add.reduce(E, axis=-1, keepdims=True)
 
 
 def _softmax_derivative(Z: Array, A: Array) -> Array:

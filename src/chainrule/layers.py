@@ -74,7 +74,7 @@ class Dense:
         """
         dW, db = out if out is not None else (None, None)
         dW = np.matmul(self.X.mT, dZ, out=dW)
-        db = np.sum(dZ, axis=-2, out=db)
+        db = np.add.reduce(dZ, axis=-2, out=db)
         dX = dZ @ self.weights.mT if carry_back else None
         return dW, db, dX
 

@@ -58,8 +58,8 @@ class Loss:
             logsumexp = top + np.log(np.exp(Z - top).sum(axis=-1, keepdims=True))
             terms, scale = Y * (logsumexp - Z), 1
         if isinstance(c, float):  # the plain mean: one sum, then one scale
-            return terms.sum(axis=(-2, -1)) * (c * scale)
-        return (terms * c).sum(axis=(-2, -1)) * scale
+            return np.add.reduce(terms, axis=(-2, -1)) * (c * scale)
+        return np.add.reduce(terms * c, axis=(-2, -1)) * scale
 
     def delta(
         self, Z: Array, A: Array, Y: Array, c: float | Array, activation: ActivationLike
