@@ -79,8 +79,10 @@ class Training:
     """The state of one ``fit`` call: ``K`` copies of the network trained together.
 
     All parameters of all copies live in one ``(K, P)`` buffer, and their gradients in another:
-    ``layers[i].weights`` is a ``(K, n_in, n_out)`` view into it. Backpropagation writes the
-    gradients in place and the optimizer updates the whole buffer in one step.
+    ``layers[i].weights`` is a ``(K, n_in, n_out)`` view into it (with one copy, the network's
+    own ``(1, P)`` buffer and plain ``(n_in, n_out)`` views: it trains in place).
+    Backpropagation writes the gradients in place and the optimizer updates the whole buffer in
+    one step.
 
     A callback stops training by setting ``stop_reason``, and may save and restore all copies
     with :meth:`get_weights` / :meth:`set_weights`.
@@ -215,8 +217,7 @@ def fit(
     batch = n if batch_size is None else _check_batch_size(batch_size, n)
     batches_per_epoch = -(-n // batch)
     opt = get_optimizer(optimizer, learning_rate, full_batch=batch == n)
-    n_params = sum(p.size for p in net.parameters())
-    K = _check_restarts(restarts, n * n_params)
+    K = _check_restarts(restarts, n * net.n_parameters)
     auto_stop = epochs is None
     if auto_stop:
         epochs = max_epochs or int(np.clip(np.ceil(100_000 / batches_per_epoch), 200, 10_000))
