@@ -465,7 +465,9 @@ def test_auto_restarts_redraw_copies_that_get_stuck():
 
 def test_explicit_restarts_are_never_redrawn():
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
-    history = Network([2, 2, 1], init="zeros", seed=0).fit(X, [0, 1, 1, 0], restarts=4)
+    with pytest.warns(UserWarning, match="init='zeros'"):
+        net = Network([2, 2, 1], init="zeros", seed=0)
+    history = net.fit(X, [0, 1, 1, 0], restarts=4)
     assert history.redrawn == 0
     assert history.stopped_because == "converged"
     assert not history.learned

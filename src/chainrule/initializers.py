@@ -98,11 +98,15 @@ def get_initializer(init: str | Initializer, activation_name: str) -> Initialize
             f"unknown init {init!r}; choose one of auto, {', '.join(INITIALIZERS)}, "
             "or pass Uniform(low, high)"
         )
-    if name == "zeros":
+    return INITIALIZERS[name]
+
+
+def warn_if_symmetric(init: str | Initializer, stacklevel: int) -> None:
+    """Warn that ``init="zeros"`` makes hidden units identical for good."""
+    if isinstance(init, str) and init == "zeros":
         warnings.warn(
             "init='zeros': hidden units that start identical get identical gradients and stay "
             "identical, so a layer of them works like a single unit; use init='auto'",
             UserWarning,
-            stacklevel=4,
+            stacklevel=stacklevel + 1,
         )
-    return INITIALIZERS[name]

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .activations import ActivationLike, activation_name, get_activation
-from .initializers import Initializer, get_initializer
+from .initializers import Initializer, get_initializer, warn_if_symmetric
 from .layers import Dense, parameter_views
 from .losses import Loss, get_loss
 
@@ -110,6 +110,7 @@ class Network:
         self.loss_function = get_loss(loss)
         self.loss_function.check_pair(activations[-1])
         self.init = init
+        warn_if_symmetric(init, stacklevel=2)
         self.rng = as_generator(seed)
         self.buffer = np.zeros((1, self.n_parameters), self.dtype)
         views = parameter_views(self.buffer, self.shapes)

@@ -379,8 +379,9 @@ class _Record:
         if self.loss:
             gradient_sq, change_sq, weight_sq = (
                 np.array(rows)[:, k] for rows in (self.gradient_sq, self.change_sq, self.weight_sq))
-            history.gradient_norms = np.sqrt(gradient_sq).tolist()
-            history.update_ratios = np.sqrt(change_sq / np.maximum(weight_sq, 1e-30)).tolist()
+            with np.errstate(invalid="ignore", over="ignore"):  # a diverged copy gives NaN
+                history.gradient_norms = np.sqrt(gradient_sq).tolist()
+                history.update_ratios = np.sqrt(change_sq / np.maximum(weight_sq, 1e-30)).tolist()
 
 
 def _check_restarts(restarts: int | None, work: int) -> int:
