@@ -246,17 +246,20 @@ def fit(
             epoch_loss = _run_epoch(training, opt, X, Y, c_all, batch, shuffle,
                                     (tolerance, epoch, met_at) if check_every_step else None)
             record.epoch(epoch_loss, epoch_start)
-            alive &= np.isfinite(epoch_loss)
-            np.copyto(last_good, epoch_start, where=alive[:, None])
-            if not alive.any():
-                reason = "diverged"
-                break
+            if np.isfinite(epoch_loss).all() and alive.all():  # the start was good: keep it
+                last_good, epoch_start = epoch_start, last_good
+            else:
+                alive &= np.isfinite(epoch_loss)
+                np.copyto(last_good, epoch_start, where=alive[:, None])
+                if not alive.any():
+                    reason = "diverged"
+                    break
             if check_every_epoch:
                 met = _evaluate(net, training.layers, X, Y, c_all, batch, tolerance)[1]
                 met_at[(met_at < 0) & met] = epoch
             if validation is not None:
                 record.val_loss.append(_evaluate(net, training.layers, *validation, batch)[0])
-            if met_at.max() >= 0:
+            if tolerance is not None and met_at.max() >= 0:
                 reason = "targets met"
                 break
             if auto_stop:
@@ -331,9 +334,10 @@ def _run_epoch(training: Training, opt: Optimizer, X: Array, Y: Array, c: float 
     the targets are marked in ``met_at`` and the step is not taken: those weights are kept.
     """
     n = X.shape[0]
-    epoch_loss = np.zeros(training.params.shape[0])
+    epoch_loss = 0.0
     for Xb, Yb, cb in _batches(X, Y, c, batch, shuffle, training.net):
-        epoch_loss += training.forward_backward(Xb, Yb, cb) * (Xb.shape[0] / n)
+        loss = training.forward_backward(Xb, Yb, cb)
+        epoch_loss = loss if batch == n else epoch_loss + loss * (Xb.shape[0] / n)
         if targets is not None and _mark_targets_met(training.layers[-1].A, Y, *targets):
             break
         opt.step([training.params], [training.grads])
@@ -349,36 +353,36 @@ class _Record:
         self.training = training
         self.loss: list[Array] = []
         self.val_loss: list[Array] = []
-        self.gradient_sq: list[Array] = []  # ||dW_l||^2 at the epoch's last step, (K, L)
-        self.change_sq: list[Array] = []  # ||W_l(end) - W_l(start)||^2 over the epoch
-        self.weight_sq: list[Array] = []  # ||W_l(start)||^2
+        # per epoch, (3, K, L): ||dW_l||^2 at the epoch's last step, ||W_l(end) - W_l(start)||^2
+        # over the epoch, and ||W_l(start)||^2
+        self.squares: list[Array] = []
+        params = training.params
+        small = params.size <= self.LARGE
+        self.scratch = np.empty((3, *params.shape), params.dtype) if small else None
 
     def epoch(self, loss: Array, start: Array) -> None:
-        t = self.training
+        t, scratch = self.training, self.scratch
         self.loss.append(loss)
-        self.gradient_sq.append(self._per_layer(t.grads))
-        self.change_sq.append(self._per_layer(t.params, start))
-        self.weight_sq.append(self._per_layer(start))
-
-    def _per_layer(self, flat: Array, minus: Array | None = None) -> Array:
-        """``||W_l||^2`` (or ``||W_l - minus_l||^2``) per copy and layer of ``(K, P)`` buffers."""
-        starts = self.training.starts
-        if flat.size <= self.LARGE:  # one reduction over everything
-            d = flat if minus is None else flat - minus
-            return np.add.reduceat(d * d, starts, axis=1)[:, ::2]
+        if scratch is not None:  # small networks: one reduction for everything
+            np.copyto(scratch[0], t.grads)
+            np.subtract(t.params, start, out=scratch[1])
+            np.copyto(scratch[2], start)
+            np.multiply(scratch, scratch, out=scratch)
+            self.squares.append(np.add.reduceat(scratch, t.starts, axis=2)[..., ::2])
+            return
         squares = []  # a layer at a time: no temporary larger than one layer
-        for first, end in zip(starts[::2], starts[1::2], strict=True):
-            d = flat[:, first:end] if minus is None else flat[:, first:end] - minus[:, first:end]
-            squares.append(np.einsum("kp,kp->k", d, d))
-        return np.stack(squares, axis=1)
+        for first, end in zip(t.starts[::2], t.starts[1::2], strict=True):
+            change = t.params[:, first:end] - start[:, first:end]
+            squares.append([np.einsum("kp,kp->k", d, d) for d in
+                            (t.grads[:, first:end], change, start[:, first:end])])
+        self.squares.append(np.array(squares).transpose(1, 2, 0))
 
     def fill(self, history: History, k: int) -> None:
         history.epochs = len(self.loss)
         history.loss = [float(v[k]) for v in self.loss]
         history.val_loss = [float(v[k]) for v in self.val_loss]
         if self.loss:
-            gradient_sq, change_sq, weight_sq = (
-                np.array(rows)[:, k] for rows in (self.gradient_sq, self.change_sq, self.weight_sq))
+            gradient_sq, change_sq, weight_sq = np.array(self.squares)[:, :, k].transpose(1, 0, 2)
             with np.errstate(invalid="ignore", over="ignore"):  # a diverged copy gives NaN
                 history.gradient_norms = np.sqrt(gradient_sq).tolist()
                 history.update_ratios = np.sqrt(change_sq / np.maximum(weight_sq, 1e-30)).tolist()
