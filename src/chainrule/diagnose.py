@@ -92,7 +92,7 @@ from .activations import activation_name
 from .callbacks import Callback
 from .network import Network, backward, forward
 from .optimizers import Optimizer
-from .training import AUTO_RESTARTS, SMALL_PROBLEM, History, Training
+from .training import AUTO_RESTARTS, SMALL_PROBLEM, History, Training, evaluate
 from .training import fit as _fit
 
 Array = np.ndarray
@@ -808,13 +808,9 @@ class _Doctor:
 
     def quality(self, layers) -> tuple[Array, Array]:
         """Per copy (of stacked layers, or of one net): training loss, and whether it fits."""
-        out = layers[-1]
-        forward(layers, self.X)
-        loss = np.reshape(self.net.loss_function.value(out.Z, out.A, self.Y, self.c), -1)
-        if self.classes:
-            fitted = np.reshape((np.abs(out.A - self.Y) < 0.5).all(axis=(-2, -1)), -1)
-        else:
-            fitted = loss <= FITTED_LOSS * self.baseline
+        loss, met = evaluate(self.net, layers, self.X, self.Y, self.c,
+                             tolerance=0.5 if self.classes else None)
+        fitted = met if self.classes else loss <= FITTED_LOSS * self.baseline
         finite = np.isfinite(loss)
         return np.where(finite, loss, np.inf), fitted & finite
 
@@ -827,7 +823,7 @@ class _Doctor:
 
     def seconds_per_epoch(self, copies: int, net: Network | None = None) -> float:
         """A rough estimate of one epoch's time (measured on a laptop core)."""
-        params = self.n_params if net is None else sum(p.size for p in net.parameters())
+        params = self.n_params if net is None else net.n_parameters
         layers = len(self.sizes) - 1
         return (1.5e-4 + 2e-5 * layers + 4.5e-5 * layers * self.batches * (self.batches > 1)
                 + 4e-9 * self.n * params * copies)

@@ -255,10 +255,10 @@ def fit(
                     reason = "diverged"
                     break
             if check_every_epoch:
-                met = _evaluate(net, training.layers, X, Y, c_all, batch, tolerance)[1]
+                met = evaluate(net, training.layers, X, Y, c_all, batch, tolerance)[1]
                 met_at[(met_at < 0) & met] = epoch
             if validation is not None:
-                record.val_loss.append(_evaluate(net, training.layers, *validation, batch)[0])
+                record.val_loss.append(evaluate(net, training.layers, *validation, batch)[0])
             if tolerance is not None and met_at.max() >= 0:
                 reason = "targets met"
                 break
@@ -294,7 +294,7 @@ def fit(
     def judge() -> tuple[Array, Array | None]:
         if K == 1 and check is None:  # no pass: trust the copy if its last epoch was finite
             return np.where(alive, 0.0, np.inf), None
-        return _evaluate(net, training.layers, X, Y, c_all, batch, check)
+        return evaluate(net, training.layers, X, Y, c_all, batch, check)
 
     final, met = judge()
     finite = np.isfinite(final) & np.isfinite(training.params).all(axis=1)
@@ -303,7 +303,7 @@ def fit(
         final, met = judge()
     final_val = None
     if validation is not None:
-        final_val = _evaluate(net, training.layers, *validation, batch)[0]
+        final_val = evaluate(net, training.layers, *validation, batch)[0]
     best = _choose_copy(final, final_val, met_at, finite)
     for layer, (W, b) in zip(net.layers, training.copy_of(best), strict=True):
         layer.weights[...], layer.bias[...] = W, b
@@ -450,8 +450,8 @@ def _mark_targets_met(A: Array, Y: Array, tolerance: float, epoch: int, met_at: 
     return True
 
 
-def _evaluate(net: Network, layers: list[Dense], X: Array, Y: Array, c: float | Array,
-              chunk: int, tolerance: float | None = None) -> tuple[Array, Array | None]:
+def evaluate(net: Network, layers: list[Dense], X: Array, Y: Array, c: float | Array,
+             chunk: int = 1024, tolerance: float | None = None) -> tuple[Array, Array | None]:
     """Loss of each copy on ``(X, Y)``, and with ``tolerance`` whether each meets the targets.
 
     Rows go through ``chunk`` at a time (the batch size), so that memory holds one batch's
