@@ -235,3 +235,29 @@ def test_copy_is_independent() -> None:
     twin.layers[0].weights += 1.0
     assert not np.array_equal(net.layers[0].weights, twin.layers[0].weights)
     assert net.rng.random() == twin.rng.random()
+
+
+def test_fit_trains_a_deep_copy_and_rebound_arrays():
+    """Layers hold views into one flat buffer; a deep copy or a rebound array is re-packed."""
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
+    y = np.array([0, 1, 1, 0.0])
+    net = Network([2, 3, 1], seed=0)
+    twin = net.copy()
+    twin.fit(X, y, epochs=5, optimizer="sgd", restarts=1)
+    assert not np.array_equal(twin.layers[0].weights, net.layers[0].weights)  # twin trained
+    assert all(p.base is twin.buffer for p in twin.parameters())
+
+    chosen = np.full((2, 3), 0.25)
+    net.layers[0].weights = chosen  # rebinding instead of writing in place
+    before = net.loss(X, y)
+    net.fit(X, y, epochs=5, optimizer="sgd", restarts=1)
+    assert net.loss(X, y) < before
+    assert not np.array_equal(net.layers[0].weights, np.full((2, 3), 0.25))
+    assert all(p.base is net.buffer for p in net.parameters())
+
+
+def test_rebound_arrays_of_the_wrong_shape_are_refused():
+    net = Network([2, 3, 1], seed=0)
+    net.layers[0].weights = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="do not fit the network's sizes"):
+        net.fit(np.zeros((4, 2)), np.zeros(4), epochs=1, restarts=1)
