@@ -379,3 +379,18 @@ def test_codes_are_listed():
             "exploding-gradients", "unscaled-inputs", "targets-out-of-range",
             "loss-output-mismatch", "learning-rate-too-high", "learning-rate-too-low",
             "too-small", "constant-output", "too-few-updates", "seed-dependent"} <= set(CODES)
+
+
+def test_uncentred_inputs_that_block_learning_are_named_as_the_cause():
+    """Even/odd of 1..9 scaled to [0, 1] (question 004, with enough units): nothing fits in the
+    probe, but the same training on standardised inputs does, so the doctor says scale them."""
+    x = np.arange(1, 10)[:, None] / 9
+    y = (np.arange(1, 10) % 2 == 0) * 1.0
+    findings = {f.code: f for f in diagnose(Network([1, 16, 1], seed=0), x, y)}
+    assert "unscaled-inputs" in findings
+    assert findings["unscaled-inputs"].severity == "warning"
+    assert "standardised" in findings["unscaled-inputs"].message
+    assert "not-learning" not in findings
+    # the same data, standardised, gets no such finding
+    z = (x - x.mean()) / x.std()
+    assert "unscaled-inputs" not in {f.code for f in diagnose(Network([1, 16, 1], seed=0), z, y)}

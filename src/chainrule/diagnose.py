@@ -26,7 +26,9 @@ loss-output-mismatch     (warning) softmax + mse; an identity/relu-like output +
                          0/1) outside a sigmoid/tanh output's range. (info) such targets within
                          the range; bce over one-hot rows
 unscaled-inputs          (warning) a feature with ``sqrt(mean^2 + std^2) > 4``, or
-                         ``|mean| > 10 std``, or ``0 < std < 0.01`` with all ``|x| < 0.1``
+                         ``|mean| > 10 std``, or ``0 < std < 0.01`` with all ``|x| < 0.1``; or
+                         no initialisation fits, but the same training on standardised inputs
+                         fits (or lowers the loss by 25% of a constant prediction's)
 unscaled-targets         (warning) with mse and an unbounded output (identity, relu, ...): a
                          target column with ``sqrt(mean^2 + std^2) > 10`` or ``|mean| > 10 std``
 symmetric-units          (error) 2 or more hidden units of a layer with identical incoming weights,
@@ -935,6 +937,8 @@ class _Doctor:
                     "train with fit(..., epochs=None) and pass history=... to diagnose",
                 )
             return
+        if self.check_standardised(epochs, float(record.losses.min())):
+            return
         self.default_loss: float | None = None
         self.check_capacity(float(record.losses.min()))
         if self.has(*_PROBLEMS):
@@ -984,6 +988,36 @@ class _Doctor:
             f"train several copies and keep the best: fit(..., restarts={max(needed, 2)}) "
             "(restarts=None does 16 for small problems), or use more hidden units",
         )
+
+    def check_standardised(self, epochs: int, best: float) -> bool:
+        """Nothing fits: would the same training fit standardised inputs? Then scaling is why."""
+        X = self.X
+        mean, std = X.mean(axis=0), X.std(axis=0)
+        std = np.where(std > 0, std, 1.0)
+        if np.all(np.abs(mean) < 0.5 * std) and np.all((std > 0.5) & (std < 2)):
+            return False  # about standard already: scaling is not the cause
+        probe = self.net.copy()
+        probe.rng = np.random.default_rng(20240604)
+        self.X = ((X - mean) / std).astype(X.dtype)
+        try:
+            _, record = self.train(probe, collect=True, restarts=self.seeds, epochs=epochs)
+        finally:
+            self.X = X
+        scaled = float(record.losses.min())
+        if not (record.fitted.any() or best - scaled >= WIDER_GAIN * self.baseline):
+            return False
+        listed = ", ".join(f"feature {j} (mean {mean[j]:.3g}, std {std[j]:.3g})"
+                           for j in range(min(3, X.shape[1])))
+        self.add(
+            "unscaled-inputs", "warning",
+            f"none of {self.seeds} initialisations fit the training set within {epochs} epochs "
+            f"with the inputs as they are ({listed}; best loss {best:.4g}), but with the same "
+            f"inputs standardised {int(record.fitted.sum())} of {self.seeds} fit (best loss "
+            f"{scaled:.4g})",
+            "standardise each feature, X = (X - X.mean(axis=0)) / X.std(axis=0), and apply the "
+            "same mean and std to new inputs before predicting",
+        )
+        return True
 
     def check_capacity(self, best: float) -> None:
         own = best
