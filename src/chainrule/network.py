@@ -14,6 +14,7 @@ optimizer update all layers together.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -259,7 +260,7 @@ class Network:
         Y = self.loss_function.prepare_targets(y, self.n_outputs, self.dtype)
         if Y.shape[0] != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} samples but y has {Y.shape[0]}")
-        return X, Y, sample_weights(sample_weight, X.shape[0], self.dtype)
+        return X, Y, _sample_weights(sample_weight, X.shape[0], self.dtype)
 
     def __repr__(self) -> str:
         acts = "-".join(activation_name(layer.activation) for layer in self.layers)
@@ -269,7 +270,7 @@ class Network:
         )
 
 
-def sample_weights(sample_weight: Array | None, n: int, dtype: np.dtype) -> float | Array:
+def _sample_weights(sample_weight: Array | None, n: int, dtype: np.dtype) -> float | Array:
     """Per-sample loss weights ``c`` with ``sum(c) = 1``: ``1/n``, or a ``(n, 1)`` column."""
     if sample_weight is None:
         return 1.0 / n
@@ -320,8 +321,6 @@ def _warn_if_outside(X: Array, input_range: tuple[Array, Array] | None) -> None:
     span = np.maximum(high - low, 1e-12)
     far = (X < low - span) | (X > high + span)
     if far.any():
-        import warnings
-
         columns = np.flatnonzero(far.any(axis=0)).tolist()
         warnings.warn(
             f"inputs in column(s) {columns} lie far outside the range seen in training "
