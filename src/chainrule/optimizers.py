@@ -1,9 +1,11 @@
 """Optimizers: small classes that turn gradients into in-place parameter updates.
 
 Each optimizer keeps its state (velocities, moment estimates, step sizes) per parameter, created
-on the first ``step``. All update rules follow PyTorch's ``torch.optim`` definitions, so a
-``learning_rate`` means the same thing in both. Every rule is elementwise, so the same optimizer
-updates ``K`` replicas stacked along a leading axis.
+on the first ``step``. Adam and RMSprop also keep a ``step`` buffer where they assemble the
+update, so that a step allocates none of the several parameter-sized temporaries their formulas
+would otherwise need. All update rules follow PyTorch's ``torch.optim``
+definitions, so a ``learning_rate`` means the same thing in both. Every rule is elementwise, so
+the same optimizer updates ``K`` replicas stacked along a leading axis.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ class SGD(Optimizer):
             v *= self.momentum
             v += g
             g = g + self.momentum * v if self.nesterov else v
-        p -= self.learning_rate * g
+        p -= self.learning_rate * g  # one temporary: cheaper in memory than a kept buffer
 
 
 class Adam(Optimizer):
@@ -121,17 +123,24 @@ class Adam(Optimizer):
     def init_state(self, p: Array) -> dict[str, Array]:
         # one step count per row, so that restarted copies (rows) count from 0 again
         steps = np.zeros(p.shape[:1] + (1,) * (p.ndim - 1), dtype=p.dtype)
-        return {"m": np.zeros_like(p), "v": np.zeros_like(p), "t": steps}
+        return {"m": np.zeros_like(p), "v": np.zeros_like(p), "t": steps,
+                "step": np.empty_like(p)}
 
     def update(self, p: Array, g: Array, s: dict[str, Array]) -> None:
         s["t"] += 1
-        t, m, v = s["t"], s["m"], s["v"]
+        t, m, v, step = s["t"], s["m"], s["v"], s["step"]
         m *= self.beta_1
-        m += (1 - self.beta_1) * g
+        m += np.multiply(g, 1 - self.beta_1, out=step)
         v *= self.beta_2
-        v += (1 - self.beta_2) * (g * g)
-        denominator = np.sqrt(v / (1 - self.beta_2**t)) + self.epsilon
-        p -= (self.learning_rate / (1 - self.beta_1**t)) * m / denominator
+        step = np.multiply(g, g, out=step)
+        step *= 1 - self.beta_2
+        v += step
+        step = np.divide(v, 1 - self.beta_2**t, out=step)  # the denominator ...
+        np.sqrt(step, out=step)
+        step += self.epsilon
+        step = np.divide(m, step, out=step)  # ... and the update
+        step *= self.learning_rate / (1 - self.beta_1**t)
+        p -= step
 
 
 class RMSprop(Optimizer):
@@ -147,13 +156,19 @@ class RMSprop(Optimizer):
         self.rho, self.epsilon = rho, epsilon
 
     def init_state(self, p: Array) -> dict[str, Array]:
-        return {"v": np.zeros_like(p)}
+        return {"v": np.zeros_like(p), "step": np.empty_like(p)}
 
     def update(self, p: Array, g: Array, s: dict[str, Array]) -> None:
-        v = s["v"]
+        v, step = s["v"], s["step"]
         v *= self.rho
-        v += (1 - self.rho) * (g * g)
-        p -= self.learning_rate * g / (np.sqrt(v) + self.epsilon)
+        step = np.multiply(g, g, out=step)
+        step *= 1 - self.rho
+        v += step
+        step = np.sqrt(v, out=step)  # the denominator ...
+        step += self.epsilon
+        step = np.divide(g, step, out=step)  # ... and the update
+        step *= self.learning_rate
+        p -= step
 
 
 class Rprop(Optimizer):
