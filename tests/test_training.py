@@ -471,3 +471,37 @@ def test_explicit_restarts_are_never_redrawn():
     assert history.redrawn == 0
     assert history.stopped_because == "converged"
     assert not history.learned
+
+
+def test_history_norms_are_the_same_whichever_way_they_are_reduced(monkeypatch):
+    """Large networks take per-layer norms a layer at a time, small ones in one reduction:
+    both must record the same gradient norms and update ratios."""
+    from chainrule import training
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(64, 5)), rng.integers(0, 2, 64).astype(float)
+
+    def run():
+        net = Network([5, 7, 3, 1], seed=3)
+        return net.fit(X, y, epochs=4, batch_size=16, optimizer="sgd", restarts=1)
+
+    small = run()
+    monkeypatch.setattr(training._Record, "LARGE", 0)  # force the layer-at-a-time path
+    large = run()
+    np.testing.assert_allclose(large.gradient_norms, small.gradient_norms, rtol=1e-12)
+    np.testing.assert_allclose(large.update_ratios, small.update_ratios, rtol=1e-12)
+    assert np.all(np.array(small.gradient_norms) > 0)
+
+
+def test_evaluation_in_chunks_does_not_depend_on_the_chunk_size():
+    from chainrule.training import evaluate
+
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(50, 3)), rng.integers(0, 2, 50).astype(float)
+    net = Network([3, 4, 1], seed=0)
+    Xc, Y, c = net.check_data(X, y, sample_weight=rng.uniform(0.5, 2, 50))
+    whole, met_whole = evaluate(net, net.layers, Xc, Y, c, chunk=50, tolerance=0.45)
+    pieces, met_pieces = evaluate(net, net.layers, Xc, Y, c, chunk=7, tolerance=0.45)
+    np.testing.assert_allclose(pieces, whole, rtol=1e-13)
+    assert whole[0] == pytest.approx(net.loss(X, y, sample_weight=c[:, 0] * 50), rel=1e-12)
+    np.testing.assert_array_equal(met_pieces, met_whole)
