@@ -37,10 +37,12 @@ class Optimizer:
 
     def step(self, params: list[Array], grads: list[Array]) -> None:
         """Apply one update to every parameter, in place."""
+        shapes = [p.shape for p in params]
         if self.state is None:
             self.state = [self.init_state(p) for p in params]
             self.templates = [np.broadcast_to(np.zeros((), p.dtype), p.shape) for p in params]
-        elif [p.shape for p in params] != [t.shape for t in self.templates]:
+            self.shapes = shapes
+        elif shapes != self.shapes:
             raise ValueError(
                 f"this {type(self).__name__} holds state for parameters of shapes "
                 f"{[t.shape for t in self.templates]}, not {[p.shape for p in params]}: "
@@ -64,7 +66,7 @@ class Optimizer:
 
     def __repr__(self) -> str:
         fields = ", ".join(
-            f"{k}={v!r}" for k, v in vars(self).items() if k not in ("state", "templates")
+            f"{k}={v!r}" for k, v in vars(self).items() if k not in ("state", "templates", "shapes")
         )
         return f"{type(self).__name__}({fields})"
 

@@ -9,6 +9,7 @@ this network.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Sequence
@@ -235,6 +236,7 @@ def fit(
     record = _Record(training)
     met_at = np.full(K, -1)
     alive = np.ones(K, dtype=bool)
+    all_alive = True  # alive.all(), kept as a Python bool: it is tested every epoch
     check_every_step = tolerance is not None and auto_stop and batch == n
     check_every_epoch = tolerance is not None and auto_stop and batch < n and n <= 4096
     for callback in callbacks:
@@ -246,9 +248,10 @@ def fit(
             epoch_loss = _run_epoch(training, opt, X, Y, c_all, batch, shuffle,
                                     (tolerance, epoch, met_at) if check_every_step else None)
             record.epoch(epoch_loss, epoch_start)
-            if np.isfinite(epoch_loss).all() and alive.all():  # the start was good: keep it
-                last_good, epoch_start = epoch_start, last_good
+            if all_alive and math.isfinite(np.add.reduce(epoch_loss)):  # the start was good:
+                last_good, epoch_start = epoch_start, last_good  # keep it (a swap, no copy)
             else:
+                all_alive = False
                 alive &= np.isfinite(epoch_loss)
                 np.copyto(last_good, epoch_start, where=alive[:, None])
                 if not alive.any():
@@ -259,7 +262,7 @@ def fit(
                 met_at[(met_at < 0) & met] = epoch
             if validation is not None:
                 record.val_loss.append(evaluate(net, training.layers, *validation, batch)[0])
-            if tolerance is not None and met_at.max() >= 0:
+            if (check_every_step or check_every_epoch) and met_at.max() >= 0:
                 reason = "targets met"
                 break
             if auto_stop:
@@ -272,6 +275,7 @@ def fit(
                         plateau.restart(stuck)
                         last_good[stuck] = training.params[stuck]
                         alive[stuck], stalled[stuck] = True, False
+                        all_alive = bool(alive.all())
                         redraws_left -= stuck.size
                         history.redrawn += stuck.size
                 if stalled[alive].all():
@@ -335,7 +339,8 @@ def _run_epoch(training: Training, opt: Optimizer, X: Array, Y: Array, c: float 
     """
     n = X.shape[0]
     epoch_loss = 0.0
-    for Xb, Yb, cb in _batches(X, Y, c, batch, shuffle, training.net):
+    batches = ((X, Y, c),) if batch == n else _batches(X, Y, c, batch, shuffle, training.net)
+    for Xb, Yb, cb in batches:
         loss = training.forward_backward(Xb, Yb, cb)
         epoch_loss = loss if batch == n else epoch_loss + loss * (Xb.shape[0] / n)
         if targets is not None and _mark_targets_met(training.layers[-1].A, Y, *targets):
@@ -411,15 +416,12 @@ def _check_validation(net: Network, validation_data) -> tuple[Array, Array, floa
 
 
 def _batches(X: Array, Y: Array, c: float | Array, batch: int, shuffle: bool, net: Network):
-    """``(X_batch, Y_batch, c_batch)`` for one epoch: the whole set, or shuffled mini-batches.
+    """``(X_batch, Y_batch, c_batch)`` for one epoch of (shuffled) mini-batches.
 
     ``c`` holds the samples' loss weights (``1/n``, or a column summing to 1); each batch's
     weights are renormalised to sum to 1, or left at 0 if all its samples weigh nothing.
     """
     n = X.shape[0]
-    if batch == n:
-        yield X, Y, c
-        return
     order = net.rng.permutation(n) if shuffle else np.arange(n)
     for first in range(0, n, batch):
         rows = order[first : first + batch]
