@@ -421,3 +421,13 @@ def test_export_refuses_a_corrupt_model_with_exit_code_2(tmp_path):
     result = run("export", bad)
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_export_into_a_missing_folder_is_one_line_and_exit_2(flowers, tmp_path):
+    model_path = tmp_path / "model.chainrule"
+    assert run("train", flowers, "--target", "species", "--out", model_path,
+               "--quiet").exit_code == 0
+    result = run("export", model_path, "--out", tmp_path / "missing" / "model.onnx")
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "does not exist" in lines[0]

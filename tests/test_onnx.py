@@ -210,7 +210,7 @@ def test_write_is_atomic_and_replaces_the_old_file(tmp_path):
 
 def test_write_into_missing_folder_fails_cleanly(tmp_path):
     net = random_net([2, 3, 1], "relu", "sigmoid")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(ValueError, match="directory .*missing does not exist"):
         to_onnx(net, tmp_path / "missing" / "model.onnx")
     assert list(tmp_path.iterdir()) == []
 

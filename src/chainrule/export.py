@@ -30,12 +30,11 @@ double precision, with the constants stored as float64 tensors.
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
 from .activations import ACTIVATIONS, activation_name
+from .io import atomic_write
 
 Array = np.ndarray
 
@@ -117,7 +116,8 @@ def to_onnx(
         net, input_mean=input_mean, input_scale=input_scale, opset=opset,
         output_mean=output_mean, output_scale=output_scale,
     )
-    _write_atomically(model.SerializeToString(), Path(path))
+    data = model.SerializeToString()
+    atomic_write(path, lambda f: f.write(data))
     return model
 
 
@@ -271,21 +271,6 @@ def _check_scaling(value, n: int, what: str, dtype: np.dtype) -> Array:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{what} contains NaN or inf")
     return array.astype(dtype)
-
-
-def _write_atomically(data: bytes, path: Path) -> None:
-    """Write ``data`` to a temporary file in ``path``'s folder, then rename it over ``path``."""
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _version() -> str:
