@@ -409,13 +409,12 @@ class _BaseMLP(BaseEstimator):
         X, Y_net, c = net.check_data(X, Y, sample_weight)
         v, s = self._scales()
         weight_total = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+        flat = net.flat_parameters()[0]  # W1, b1, W2, b2, ...: the layers' arrays are views
         params = net.parameters()
-        bounds = np.cumsum([0] + [p.size for p in params])
         out = net.layers[-1]
 
         def unpack(x: Array) -> None:
-            for p, start, stop in zip(params, bounds[:-1], bounds[1:], strict=True):
-                p[...] = x[start:stop].reshape(p.shape)
+            flat[...] = x
 
         def penalty() -> float:
             return 0.5 * self.alpha * sum(float((W * W).sum()) for W in params[::2]) / (
@@ -436,7 +435,7 @@ class _BaseMLP(BaseEstimator):
                 net.initialize(net.layers)
             result = scipy.optimize.minimize(
                 loss_and_gradient,
-                np.concatenate([p.ravel() for p in params]).astype(np.float64),
+                flat.astype(np.float64),
                 method="L-BFGS-B",
                 jac=True,
                 options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
