@@ -305,14 +305,6 @@ def _fit_kwargs(options: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def _architecture(net) -> dict[str, Any]:
-    from .activations import activation_name
-
-    names = [activation_name(layer.activation) for layer in net.layers]
-    return {"sizes": list(net.sizes), "activations": names[:-1], "output_activation": names[-1],
-            "loss": net.loss_function.name, "dtype": net.dtype.name}
-
-
 def _describe_architecture(arch: dict[str, Any]) -> str:
     hidden = f"{arch['activations'][0]} hidden, " if arch["activations"] else ""
     return (f"{'-'.join(map(str, arch['sizes']))}  ({hidden}{arch['output_activation']} output, "
@@ -388,7 +380,9 @@ def train(data: str, out: str | None, plot: str | None, quiet: bool, verbose: bo
     train_metrics = model.evaluate(X[train_rows], y[train_rows])
     val_metrics = model.evaluate(X[val_rows], y[val_rows]) if len(val_rows) else None
     out = out or os.path.splitext(os.path.basename(data))[0] + ".chainrule"
-    arch = _architecture(net)
+    from .io import architecture
+
+    arch = architecture(net)
     model.metadata = _finite({
         "data": data, "epochs": history.epochs, "stopped_because": history.stopped_because,
         "validation_rows": len(val_rows), "seed": options["seed"],
@@ -634,7 +628,9 @@ def doctor(data: str, plot: str | None, quiet: bool, verbose: bool, as_json: boo
             history = model.network.copy().fit(X, y, **probe)
         plot_gradient_norms(plot, history, title=f"{data}: gradient norm per layer")
     if as_json:
-        _echo_json({"data": data, "architecture": _architecture(model.network),
+        from .io import architecture
+
+        _echo_json({"data": data, "architecture": architecture(model.network),
                     "findings": [{k: getattr(f, k, None) for k in ("severity", "code", "message",
                                                                     "hint")} for f in findings],
                     "plot": plot})

@@ -90,6 +90,13 @@ def _write(model: Model, path: str | os.PathLike) -> None:
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
+def architecture(net: Network) -> dict[str, Any]:
+    """The network's shape as a model file stores it: sizes, activations, loss, dtype."""
+    names = [activation_name(layer.activation) for layer in net.layers]
+    return {"sizes": list(net.sizes), "activations": names[:-1], "output_activation": names[-1],
+            "loss": net.loss_function.name, "dtype": net.dtype.name}
+
+
 def _meta(model: Model) -> dict[str, Any]:
     from . import __version__
 
@@ -109,9 +116,7 @@ def _meta(model: Model) -> dict[str, Any]:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "chainrule_version": __version__,
-        "architecture": {"sizes": list(net.sizes), "activations": names[:-1],
-                         "output_activation": names[-1], "loss": net.loss_function.name,
-                         "dtype": net.dtype.name},
+        "architecture": architecture(net),
         "preprocessing": {
             "inputs": model.scaler.to_json() if model.scaler is not None else None,
             "targets": model.target_scaler.to_json() if model.target_scaler is not None else None,
