@@ -190,6 +190,16 @@ def test_update_rule_matches_torch_optim(case: str) -> None:
     assert_same_trajectory(run_chainrule(make(), grads), run_torch(make_torch, grads))
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c.startswith("sgd")])
+def test_sgd_in_blocks_of_parameters_matches_the_formula(case: str, monkeypatch) -> None:
+    """SGD updates large parameter arrays a block of columns at a time; with blocks of 3, every
+    array here spans two blocks, the last one short."""
+    monkeypatch.setattr(SGD, "BLOCK", 3)
+    make, rule, _ = CASES[case]
+    grads = gradient_sequence(2)
+    assert_same_trajectory(run_chainrule(make(), grads), run_reference(rule, grads))
+
+
 def test_rprop_steps_reach_their_bounds() -> None:
     """The clipped case really exercises step_max and step_min (else it tests nothing more)."""
     optimizer = CASES["rprop-clipped"][0]()

@@ -8,6 +8,7 @@ are compared with the same computation written in PyTorch, to 1e-9 relative.
 
 from __future__ import annotations
 
+import warnings
 import zlib
 
 import numpy as np
@@ -86,6 +87,35 @@ def test_softmax_forward_matches_torch_and_has_no_elementwise_derivative() -> No
         softmax.derivative(Z, softmax.forward(Z))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", [*HIDDEN, "softmax"])
+def test_activation_written_into_a_buffer_is_exactly_the_same(name: str, dtype) -> None:
+    """Training passes ``out=`` buffers; the values must not depend on it, nor the dtype change."""
+    activation = get_activation(name)
+    Z = activation_inputs().astype(dtype)
+    A = activation.forward(Z)
+    buffer = np.full_like(Z, np.nan)
+    A_out = activation.forward(Z, out=buffer)
+    assert A_out.dtype == dtype
+    assert A_out is (Z if name == "identity" else buffer)  # identity returns Z itself
+    np.testing.assert_array_equal(A_out, A)
+    if name != "softmax":
+        D = np.full_like(Z, np.nan)
+        assert activation.derivative(Z, A, out=D) is D
+        np.testing.assert_array_equal(D, activation.derivative(Z, A))
+
+
+def test_sigmoid_saturates_to_exactly_0_and_1_without_a_warning_from_the_network() -> None:
+    net = Network([1, 1], activation=[], output_activation="sigmoid")
+    net.layers[0].weights[...] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = net.predict(np.array([[-800.0], [-30.0], [800.0]]))
+        net.gradients(np.array([[-800.0]]), np.array([1.0]))
+    assert out[0, 0] == 0.0 and out[2, 0] == 1.0
+    assert_close(out[1, 0], np.exp(-30.0) / (1 + np.exp(-30.0)))
+
+
 # --- losses -------------------------------------------------------------------------------
 def torch_loss_value(loss: str, z: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """PyTorch's definition of each loss, mean reduction, from the logits ``z``."""
@@ -139,7 +169,8 @@ def test_loss_value_and_output_error_match_torch(
     y, targets = loss_targets(loss_name, kind, n, n_out, rng)
     loss = get_loss(loss_name)
     activation = get_activation(output)
-    A = activation.forward(Z)
+    with np.errstate(over="ignore"):  # sigmoid: exp(-z) = inf at z ~ -800, giving a = 0
+        A = activation.forward(Z)
     Y = loss.prepare_targets(y, n_out, np.dtype(np.float64))
 
     value = loss.value(Z, A, Y, 1.0 / n)
@@ -153,6 +184,30 @@ def test_loss_value_and_output_error_match_torch(
     assert_close(dZ, z.grad.numpy())
 
 
+@pytest.mark.parametrize("weights", ["mean", "sample weights"])
+@pytest.mark.parametrize(("loss_name", "output", "kind"), LOSS_CASES)
+def test_value_and_delta_together_equal_value_and_delta_for_stacked_copies(
+    loss_name: str, output: str, kind: str, weights: str
+) -> None:
+    """The training step's fused call (into a buffer, 3 copies stacked) = the two plain ones."""
+    rng = np.random.default_rng(11)
+    n, n_out = 7, 3
+    Z = 3 * rng.normal(size=(3, n, n_out))
+    y = loss_targets(loss_name, kind, n, n_out, rng)[0]
+    loss, activation = get_loss(loss_name), get_activation(output)
+    A = activation.forward(Z)
+    Y = loss.prepare_targets(y, n_out, np.dtype(np.float64))
+    c = 1.0 / n if weights == "mean" else rng.dirichlet(np.ones(n))[:, None]
+    buffer = np.full_like(A, np.nan)
+    value, dZ = loss.value_and_delta(Z, A, Y, c, activation, out=buffer)
+    assert dZ is buffer
+    assert value.shape == (3,)
+    np.testing.assert_allclose(value, loss.value(Z, A, Y, c), rtol=1e-14)
+    np.testing.assert_allclose(dZ, loss.delta(Z, A, Y, c, activation), rtol=1e-14)
+    for k in range(3):  # each copy is its own loss
+        assert_close(value[k], loss.value(Z[k], A[k], Y, c))
+
+
 @pytest.mark.parametrize("scale", [50.0, 800.0])
 @pytest.mark.parametrize("output", ["sigmoid", "softmax"])
 def test_mse_output_error_through_saturated_outputs_matches_torch(output: str, scale: float):
@@ -161,7 +216,8 @@ def test_mse_output_error_through_saturated_outputs_matches_torch(output: str, s
     Z = scale * np.sign(rng.normal(size=(6, 3)))
     Y = rng.random((6, 3))
     activation = get_activation(output)
-    A = activation.forward(Z)
+    with np.errstate(over="ignore"):  # sigmoid: exp(-z) = inf at z = -800, giving a = 0
+        A = activation.forward(Z)
     dZ = get_loss("mse").delta(Z, A, Y, 1 / 6, activation)
     z = tensor(Z, grad=True)
     F.mse_loss(TORCH_ACTIVATIONS[output](z), tensor(Y)).backward()

@@ -108,6 +108,34 @@ def test_restarts_1_with_sgd_is_plain_full_batch_gradient_descent_from_the_net()
         np.testing.assert_allclose(layer.bias, b, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+def test_mini_batch_sgd_with_kept_buffers_is_plain_sgd_on_the_same_batches(activation) -> None:
+    """Training reuses its arrays from step to step (and a short last batch has its own):
+    every step must still equal one fresh gradient step on that batch."""
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(23, 3)), rng.integers(0, 3, size=23)
+    net = Network([3, 5, 4, 3], activation=activation, output_activation="softmax",
+                  loss="cross_entropy", seed=9)
+    reference = net.copy()  # same weights and the same random state: the same shuffles
+    history = net.fit(X, y, epochs=3, batch_size=5, optimizer="sgd", learning_rate=0.3,
+                      restarts=1)
+    losses = []
+    for _ in range(3):
+        order, epoch_loss = reference.rng.permutation(23), 0.0
+        for first in range(0, 23, 5):
+            rows = order[first : first + 5]
+            epoch_loss += reference.loss(X[rows], y[rows]) * rows.size / 23
+            for layer, (dW, db) in zip(reference.layers, reference.gradients(X[rows], y[rows]),
+                                       strict=True):
+                layer.weights -= 0.3 * dW
+                layer.bias -= 0.3 * db
+        losses.append(epoch_loss)
+    for layer, want in zip(net.layers, reference.layers, strict=True):
+        np.testing.assert_allclose(layer.weights, want.weights, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(layer.bias, want.bias, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(history.loss, losses, rtol=1e-12)
+
+
 def test_sample_weight_in_fit_weights_the_gradient_step() -> None:
     net = Network([2, 3, 1], seed=2)
     before = net.copy()
@@ -474,8 +502,8 @@ def test_explicit_restarts_are_never_redrawn():
 
 
 def test_history_norms_are_the_same_whichever_way_they_are_reduced(monkeypatch):
-    """Large networks take per-layer norms a layer at a time, small ones in one reduction:
-    both must record the same gradient norms and update ratios."""
+    """Large networks take per-layer norms a block of parameters at a time, small ones in one
+    reduction: both must record the same gradient norms and update ratios."""
     from chainrule import training
 
     rng = np.random.default_rng(0)
@@ -486,7 +514,8 @@ def test_history_norms_are_the_same_whichever_way_they_are_reduced(monkeypatch):
         return net.fit(X, y, epochs=4, batch_size=16, optimizer="sgd", restarts=1)
 
     small = run()
-    monkeypatch.setattr(training._Record, "LARGE", 0)  # force the layer-at-a-time path
+    monkeypatch.setattr(training._Record, "LARGE", 0)  # force the block-at-a-time path, with
+    monkeypatch.setattr(training._Record, "BLOCK", 5)  # blocks that split layers unevenly
     large = run()
     np.testing.assert_allclose(large.gradient_norms, small.gradient_norms, rtol=1e-12)
     np.testing.assert_allclose(large.update_ratios, small.update_ratios, rtol=1e-12)

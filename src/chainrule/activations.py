@@ -40,94 +40,127 @@ class Activation:
     name : str
         Name used in error messages and saved models.
     forward : callable
-        ``forward(Z) -> A``, elementwise.
+        ``forward(Z, out=None) -> A``, elementwise.
     derivative : callable
-        ``derivative(Z, A) -> dA/dZ``, elementwise, where ``A = forward(Z)``.
+        ``derivative(Z, A, out=None) -> dA/dZ``, elementwise, where ``A = forward(Z)``.
+
+    ``out``, when given, is an array of ``Z``'s shape that receives the result (training reuses
+    such buffers from step to step instead of allocating new arrays); a user's own activation
+    object needs no ``out``.
     """
 
     name: str
-    forward: Callable[[Array], Array]
-    derivative: Callable[[Array, Array], Array]
+    forward: Callable[..., Array]
+    derivative: Callable[..., Array]
 
 
-def _sigmoid(Z: Array) -> Array:
-    """``1 / (1 + exp(-z)) = exp(-log(1 + exp(-z)))``, with NumPy's stable ``logaddexp``.
+def _sigmoid(Z: Array, out: Array | None = None) -> Array:
+    """``1 / (1 + exp(-z))``.
 
-    Never overflows, and stays accurate (to relative precision) deep in both tails.
+    Accurate to relative precision in both tails: deep in the lower one ``exp(-z)`` is huge and
+    ``1 / (1 + exp(-z))`` tends to ``exp(z)``; below ``z = -709`` (``-88`` in float32)
+    ``exp(-z)`` overflows to ``inf`` and the result is ``0``, as it should be (callers silence
+    that overflow with ``np.errstate``).
     """
-    return np.exp(-np.logaddexp(0, -Z))
+    A = np.negative(Z, out=out)
+    np.exp(A, out=A)
+    A += 1.0
+    return np.reciprocal(A, out=A)
 
 
-def _sigmoid_derivative(Z: Array, A: Array) -> Array:
+def _sigmoid_derivative(Z: Array, A: Array, out: Array | None = None) -> Array:
     """``sigma'(z) = a (1 - a)``: of the *output* ``a``, not of ``z``."""
-    return A * (1.0 - A)
+    D = np.subtract(1.0, A, out=out)
+    D *= A
+    return D
 
 
-def _tanh_derivative(Z: Array, A: Array) -> Array:
+def _tanh(Z: Array, out: Array | None = None) -> Array:
+    """``tanh(z)``."""
+    return np.tanh(Z, out=out)
+
+
+def _tanh_derivative(Z: Array, A: Array, out: Array | None = None) -> Array:
     """``tanh'(z) = 1 - a^2``."""
-    return 1.0 - A * A
+    D = np.multiply(A, A, out=out)
+    return np.subtract(1.0, D, out=D)
 
 
-def _relu(Z: Array) -> Array:
+def _relu(Z: Array, out: Array | None = None) -> Array:
     """``max(0, z)``."""
-    return np.maximum(Z, 0)
+    return np.maximum(Z, 0.0, out=out)
 
 
-def _relu_derivative(Z: Array, A: Array) -> Array:
+def _relu_derivative(Z: Array, A: Array, out: Array | None = None) -> Array:
     """``1`` where ``z > 0``, else ``0`` (PyTorch's choice at ``z = 0``)."""
-    return (Z > 0).astype(Z.dtype)
+    if out is None:
+        return (Z > 0).astype(Z.dtype)
+    return np.greater(Z, 0.0, out=out, casting="unsafe")  # True/False written as 1.0/0.0
 
 
 LEAKY_SLOPE = 0.01
 
 
-def _leaky_relu(Z: Array) -> Array:
+def _leaky_relu(Z: Array, out: Array | None = None) -> Array:
     """``z`` for ``z > 0``, else ``0.01 z``."""
-    return np.where(Z > 0, Z, LEAKY_SLOPE * Z)
+    return _into(np.where(Z > 0, Z, LEAKY_SLOPE * Z), out)
 
 
-def _leaky_relu_derivative(Z: Array, A: Array) -> Array:
+def _leaky_relu_derivative(Z: Array, A: Array, out: Array | None = None) -> Array:
     """``1`` for ``z > 0``, else ``0.01``."""
-    return np.where(Z > 0, 1.0, LEAKY_SLOPE).astype(Z.dtype)
+    return _into(np.where(Z > 0, 1.0, LEAKY_SLOPE).astype(Z.dtype), out)
 
 
-def _elu(Z: Array) -> Array:
+def _elu(Z: Array, out: Array | None = None) -> Array:
     """``z`` for ``z > 0``, else ``exp(z) - 1`` (alpha = 1)."""
-    return np.where(Z > 0, Z, np.expm1(np.minimum(Z, 0)))
+    return _into(np.where(Z > 0, Z, np.expm1(np.minimum(Z, 0))), out)
 
 
-def _elu_derivative(Z: Array, A: Array) -> Array:
+def _elu_derivative(Z: Array, A: Array, out: Array | None = None) -> Array:
     """``1`` for ``z > 0``, else ``exp(z) = a + 1``."""
-    return np.where(Z > 0, 1.0, A + 1.0).astype(Z.dtype)
+    return _into(np.where(Z > 0, 1.0, A + 1.0).astype(Z.dtype), out)
 
 
-def _softplus(Z: Array) -> Array:
+def _softplus(Z: Array, out: Array | None = None) -> Array:
     """``log(1 + exp(z))``, computed as ``max(z, 0) + log1p(exp(-|z|))``: never overflows."""
-    return np.maximum(Z, 0) + np.log1p(np.exp(-np.abs(Z)))
+    return _into(np.maximum(Z, 0) + np.log1p(np.exp(-np.abs(Z))), out)
 
 
-def _softplus_derivative(Z: Array, A: Array) -> Array:
+def _softplus_derivative(Z: Array, A: Array, out: Array | None = None) -> Array:
     """``softplus'(z) = sigma(z)``."""
-    return _sigmoid(Z)
+    return _sigmoid(Z, out)
 
 
-def _identity(Z: Array) -> Array:
-    """``z``."""
+def _identity(Z: Array, out: Array | None = None) -> Array:
+    """``z`` (``Z`` itself: nothing is copied, even into ``out``)."""
     return Z
 
 
-def _identity_derivative(Z: Array, A: Array) -> Array:
+def _identity_derivative(Z: Array, A: Array, out: Array | None = None) -> Array:
     """``1``."""
-    return np.ones_like(Z)
+    if out is None:
+        return np.ones_like(Z)
+    out.fill(1.0)
+    return out
 
 
-def _softmax(Z: Array) -> Array:
+def _softmax(Z: Array, out: Array | None = None) -> Array:
     """``exp(z_k) / sum_j exp(z_j)`` over the last axis, shifted by the row maximum."""
-    E = np.exp(Z - np.maximum.reduce(Z, axis=-1, keepdims=True))
-    return E / np.add.reduce(E, axis=-1, keepdims=True)
+    E = np.subtract(Z, np.maximum.reduce(Z, axis=-1, keepdims=True), out=out)
+    np.exp(E, out=E)
+    E /= np.add.reduce(E, axis=-1, keepdims=True)
+    return E
 
 
-def _softmax_derivative(Z: Array, A: Array) -> Array:
+def _into(result: Array, out: Array | None) -> Array:
+    """``result``, copied into ``out`` when one is given."""
+    if out is None:
+        return result
+    np.copyto(out, result)
+    return out
+
+
+def _softmax_derivative(Z: Array, A: Array, out: Array | None = None) -> Array:
     raise TypeError(
         "softmax is not elementwise: its gradient is taken by the loss "
         "(use it only as output_activation)"
@@ -138,7 +171,7 @@ ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
         Activation("sigmoid", _sigmoid, _sigmoid_derivative),
-        Activation("tanh", np.tanh, _tanh_derivative),
+        Activation("tanh", _tanh, _tanh_derivative),
         Activation("relu", _relu, _relu_derivative),
         Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative),
         Activation("elu", _elu, _elu_derivative),

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import ActivationLike
+from .activations import Activation, ActivationLike
 
 Array = np.ndarray
 
@@ -39,15 +39,25 @@ class Dense:
         One bias per unit.
     activation : Activation
         The elementwise activation ``f`` with its derivative.
+    reuse_buffers : bool
+        Write ``Z``, ``A``, ``dX`` and ``dZ`` into arrays kept from the previous call with
+        inputs of the same shape, instead of allocating new ones. Training does this: each step
+        overwrites the last step's arrays. Off by default, so that a returned ``A`` stays valid.
     """
 
-    def __init__(self, weights: Array, bias: Array, activation: ActivationLike) -> None:
+    def __init__(
+        self, weights: Array, bias: Array, activation: ActivationLike, reuse_buffers: bool = False
+    ) -> None:
         self.weights = weights
         self.bias = bias
         self.activation = activation
         self.X: Array | None = None
         self.Z: Array | None = None
         self.A: Array | None = None
+        self.buffers: dict[tuple, dict[str, Array]] | None = {} if reuse_buffers else None
+        self._out: dict[str, Array] = {}  # this call's buffers, by name ...
+        self._shape: tuple | None = None  # ... kept for inputs of this shape
+        self._takes_out = isinstance(activation, Activation)  # a user's object may not
 
     @property
     def n_in(self) -> int:
@@ -59,9 +69,13 @@ class Dense:
 
     def forward(self, X: Array) -> Array:
         """Compute ``A = f(X W + b)`` and remember ``X, Z, A`` for the backward pass."""
-        Z = X @ self.weights
+        out = self._out = self._buffers_for(X.shape)
+        Z = out["Z"] = np.matmul(X, self.weights, out=out.get("Z"))
         Z += self.bias[..., None, :]
-        A = self.activation.forward(Z)
+        if self._takes_out:
+            A = out["A"] = self.activation.forward(Z, out=out.get("A"))
+        else:
+            A = self.activation.forward(Z)
         self.X, self.Z, self.A = X, Z, A
         return A
 
@@ -75,12 +89,28 @@ class Dense:
         dW, db = out if out is not None else (None, None)
         dW = np.matmul(self.X.mT, dZ, out=dW)
         db = np.add.reduce(dZ, axis=-2, out=db)
-        dX = dZ @ self.weights.mT if carry_back else None
+        dX = None
+        if carry_back:
+            dX = self._out["dX"] = np.matmul(dZ, self.weights.mT, out=self._out.get("dX"))
         return dW, db, dX
 
     def error_from_output_gradient(self, dA: Array) -> Array:
         """This layer's error ``dZ = dA * f'(Z)`` from the gradient ``dA`` of its output."""
-        return dA * self.activation.derivative(self.Z, self.A)
+        if not self._takes_out:
+            return dA * self.activation.derivative(self.Z, self.A)
+        dZ = self._out["dZ"] = self.activation.derivative(self.Z, self.A, out=self._out.get("dZ"))
+        return np.multiply(dA, dZ, out=dZ)
+
+    def _buffers_for(self, shape: tuple) -> dict[str, Array]:
+        """The arrays kept for inputs of ``shape`` (a fresh dict when buffers are not reused)."""
+        if self.buffers is None:
+            return {}
+        if shape == self._shape:  # the usual case: the same batch size as the last step
+            return self._out
+        if shape not in self.buffers and len(self.buffers) >= 4:  # e.g. validation chunks
+            self.buffers.clear()
+        self._shape = shape
+        return self.buffers.setdefault(shape, {})
 
     def __repr__(self) -> str:
         name = getattr(self.activation, "name", type(self.activation).__name__)

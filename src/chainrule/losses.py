@@ -46,7 +46,7 @@ class Loss:
         """Loss per network copy: a scalar array, or shape ``(K,)`` for ``K`` copies."""
         if self.name == "mse":
             D = A - Y
-            terms, scale = D * D, 1 / Y.shape[-1]
+            terms, scale = D * D, 1 / Y.shape[-1]  # (value_and_delta shares this A - Y)
         elif self.name == "bce":
             # -y log s(z) - (1-y) log(1-s(z)) = max(z, 0) - z y + log(1 + exp(-|z|))
             terms = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
@@ -57,6 +57,11 @@ class Loss:
             top = Z.max(axis=-1, keepdims=True)
             logsumexp = top + np.log(np.exp(Z - top).sum(axis=-1, keepdims=True))
             terms, scale = Y * (logsumexp - Z), 1
+        return self._mean(terms, c, scale)
+
+    @staticmethod
+    def _mean(terms: Array, c: float | Array, scale: float) -> Array:
+        """``scale * sum_i c_i sum_k terms_ik``, per copy."""
         if isinstance(c, float):  # the plain mean: one sum, then one scale
             return np.add.reduce(terms, axis=(-2, -1)) * (c * scale)
         return np.add.reduce(terms * c, axis=(-2, -1)) * scale
@@ -65,15 +70,35 @@ class Loss:
         self, Z: Array, A: Array, Y: Array, c: float | Array, activation: ActivationLike
     ) -> Array:
         """The output layer's error ``dZ = dL/dZ`` (see the table in the module docstring)."""
+        return self.value_and_delta(Z, A, Y, c, activation, with_value=False)[1]
+
+    def value_and_delta(
+        self, Z: Array, A: Array, Y: Array, c: float | Array, activation: ActivationLike,
+        out: Array | None = None, with_value: bool = True,
+    ) -> tuple[Array | None, Array]:
+        """:meth:`value` and :meth:`delta` together, sharing ``A - Y``.
+
+        ``dZ`` is written into ``out`` when given (a buffer of ``A``'s shape); the value is
+        ``None`` without ``with_value``.
+        """
         n_out = Y.shape[-1]
+        D = np.subtract(A, Y, out=out)  # every dZ in the table starts from A - Y
+        value = None
+        if with_value and self.name == "mse":
+            value = self._mean(D * D, c, 1 / n_out)
+        elif with_value:
+            value = self.value(Z, A, Y, c)
         if self.name == "cross_entropy":
-            return (A - Y) * c
-        if self.name == "bce":
-            return (A - Y) * (c / n_out)
-        dA = (A - Y) * (2 * c / n_out)
-        if activation_name(activation) == "softmax":
-            return _softmax_backward(A, dA)
-        return dA * activation.derivative(Z, A)
+            D *= c
+        elif self.name == "bce":
+            D *= c / n_out
+        else:  # mse: dL/dA, then through the output activation
+            D *= 2 * c / n_out
+            if activation_name(activation) == "softmax":
+                D = _softmax_backward(A, D)
+            else:
+                D *= activation.derivative(Z, A)
+        return value, D
 
     def check_pair(self, activation: ActivationLike) -> None:
         """Refuse an output activation this loss does not fit, saying what to use instead."""

@@ -190,13 +190,15 @@ class Network:
         """
         X = self.check_inputs(X)
         _warn_if_outside(X, self.input_range_)
-        return forward(self.layers, X)
+        with np.errstate(over="ignore"):  # a saturated sigmoid's exp(-z) may overflow to inf
+            return forward(self.layers, X)
 
     def loss(self, X: Array, y: Array, sample_weight: Array | None = None) -> float:
         """The loss on ``(X, y)``: mean over samples (weighted by ``sample_weight``)."""
         X, Y, c = self.check_data(X, y, sample_weight)
         out = self.layers[-1]
-        forward(self.layers, X)
+        with np.errstate(over="ignore"):
+            forward(self.layers, X)
         return float(self.loss_function.value(out.Z, out.A, Y, c))
 
     def gradients(
@@ -205,8 +207,10 @@ class Network:
         """Gradients of :meth:`loss` by backpropagation: ``[(dW, db), ...]``, one per layer."""
         X, Y, c = self.check_data(X, y, sample_weight)
         out = self.layers[-1]
-        forward(self.layers, X)
-        return backward(self.layers, self.loss_function.delta(out.Z, out.A, Y, c, out.activation))
+        with np.errstate(over="ignore"):
+            forward(self.layers, X)
+            dZ = self.loss_function.delta(out.Z, out.A, Y, c, out.activation)
+            return backward(self.layers, dZ)
 
     def fit(self, X: Array, y: Array, **kwargs):
         """Train on ``(X, y)``; see :func:`chainrule.training.fit` for the arguments."""

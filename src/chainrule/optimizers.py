@@ -91,16 +91,30 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.nesterov = nesterov
 
+    BLOCK = 1 << 15  # parameters updated at a time: lr g needs one block of scratch, not P
+
     def init_state(self, p: Array) -> dict[str, Array]:
-        return {"v": np.zeros_like(p)} if self.momentum else {}
+        state = {"step": np.empty(p.shape[:-1] + (min(p.shape[-1], self.BLOCK),), p.dtype)}
+        if self.momentum:
+            state["v"] = np.zeros_like(p)
+        return state
 
     def update(self, p: Array, g: Array, s: dict[str, Array]) -> None:
-        if self.momentum:
-            v = s["v"]
-            v *= self.momentum
-            v += g
-            g = g + self.momentum * v if self.nesterov else v
-        p -= self.learning_rate * g  # one temporary: cheaper in memory than a kept buffer
+        for first in range(0, p.shape[-1], self.BLOCK):  # a block stays in cache throughout
+            cols = slice(first, first + self.BLOCK)
+            g_cols, p_cols = g[..., cols], p[..., cols]
+            step = s["step"][..., : g_cols.shape[-1]]
+            if self.momentum:
+                v = s["v"][..., cols]
+                v *= self.momentum
+                v += g_cols
+                if self.nesterov:  # g + momentum v
+                    np.multiply(v, self.momentum, out=step)
+                    g_cols = np.add(step, g_cols, out=step)
+                else:
+                    g_cols = v
+            np.multiply(g_cols, self.learning_rate, out=step)
+            np.subtract(p_cols, step, out=p_cols)
 
 
 class Adam(Optimizer):

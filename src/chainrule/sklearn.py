@@ -459,7 +459,8 @@ class _BaseMLP(BaseEstimator):
             Dense(W, b, layer.activation)
             for W, b, layer in zip(self.coefs_, self.intercepts_, net.layers, strict=True)
         ]
-        A = forward(layers, net.check_inputs(X))
+        with np.errstate(over="ignore"):  # a saturated logistic unit's exp(-z) may overflow
+            A = forward(layers, net.check_inputs(X))
         return layers[-1].Z if logits else A
 
     def _score_outputs(self, A: Array, y, sample_weight) -> float:

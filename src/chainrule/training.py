@@ -99,7 +99,7 @@ class Training:
         self.grads = np.zeros_like(self.params)
         self.grad_views = parameter_views(self.grads, shapes)
         self.layers = [
-            Dense(W, b, layer.activation)
+            Dense(W, b, layer.activation, reuse_buffers=True)
             for (W, b), layer in zip(parameter_views(self.params, shapes), net.layers, strict=True)
         ]
         if K > 1:
@@ -110,13 +110,18 @@ class Training:
             W[...] = 1
         self.decay = weight_decay * is_weight[0] if weight_decay else None
         self.stop_reason: str | None = None
+        self.delta: Array | None = None
 
     def forward_backward(self, X: Array, Y: Array, c: float | Array) -> Array:
         """Loss of each copy on ``(X, Y)``; leaves the gradients in ``self.grads``."""
-        out, loss = self.layers[-1], self.net.loss_function
+        out = self.layers[-1]
         forward(self.layers, X)
-        value = np.reshape(loss.value(out.Z, out.A, Y, c), -1)
-        backward(self.layers, loss.delta(out.Z, out.A, Y, c, out.activation), self.grad_views)
+        if self.delta is None or self.delta.shape != out.A.shape:
+            self.delta = np.empty_like(out.A)  # the output error's buffer, kept between steps
+        value, dZ = self.net.loss_function.value_and_delta(out.Z, out.A, Y, c, out.activation,
+                                                           out=self.delta)
+        backward(self.layers, dZ, self.grad_views)
+        value = value.reshape(-1)
         if self.decay is not None:
             self.grads += self.decay * self.params
             value = value + 0.5 * (self.decay * self.params * self.params).sum(axis=-1)
@@ -248,7 +253,8 @@ def fit(
             epoch_loss = _run_epoch(training, opt, X, Y, c_all, batch, shuffle,
                                     (tolerance, epoch, met_at) if check_every_step else None)
             record.epoch(epoch_loss, epoch_start)
-            if all_alive and math.isfinite(np.add.reduce(epoch_loss)):  # the start was good:
+            total = epoch_loss[0] if K == 1 else np.add.reduce(epoch_loss)
+            if all_alive and math.isfinite(total):  # the start was good:
                 last_good, epoch_start = epoch_start, last_good  # keep it (a swap, no copy)
             else:
                 all_alive = False
@@ -338,21 +344,25 @@ def _run_epoch(training: Training, opt: Optimizer, X: Array, Y: Array, c: float 
     the targets are marked in ``met_at`` and the step is not taken: those weights are kept.
     """
     n = X.shape[0]
-    epoch_loss = 0.0
-    batches = ((X, Y, c),) if batch == n else _batches(X, Y, c, batch, shuffle, training.net)
-    for Xb, Yb, cb in batches:
-        loss = training.forward_backward(Xb, Yb, cb)
-        epoch_loss = loss if batch == n else epoch_loss + loss * (Xb.shape[0] / n)
-        if targets is not None and _mark_targets_met(training.layers[-1].A, Y, *targets):
-            break
+    if batch == n:
+        loss = training.forward_backward(X, Y, c)
+        if targets is None or not _mark_targets_met(training.layers[-1].A, Y, *targets):
+            opt.step([training.params], [training.grads])
+        return loss
+    losses = []  # per batch, averaged at the end, weighted by the batches' sizes
+    for Xb, Yb, cb in _batches(X, Y, c, batch, shuffle, training.net):
+        losses.append(training.forward_backward(Xb, Yb, cb))
         opt.step([training.params], [training.grads])
-    return epoch_loss
+    sizes = np.full(len(losses), batch / n)
+    sizes[-1] = (n - batch * (len(losses) - 1)) / n
+    return sizes @ np.array(losses)
 
 
 class _Record:
     """Per-epoch measurements of every copy; :meth:`fill` puts the kept copy's into a History."""
 
-    LARGE = 1 << 16  # parameters above which norms are taken a layer at a time (less memory)
+    LARGE = 1 << 16  # parameters above which norms are taken a block at a time (less memory)
+    BLOCK = 1 << 16  # parameters per block
 
     def __init__(self, training: Training) -> None:
         self.training = training
@@ -375,12 +385,15 @@ class _Record:
             np.multiply(scratch, scratch, out=scratch)
             self.squares.append(np.add.reduceat(scratch, t.starts, axis=2)[..., ::2])
             return
-        squares = []  # a layer at a time: no temporary larger than one layer
-        for first, end in zip(t.starts[::2], t.starts[1::2], strict=True):
-            change = t.params[:, first:end] - start[:, first:end]
-            squares.append([np.einsum("kp,kp->k", d, d) for d in
-                            (t.grads[:, first:end], change, start[:, first:end])])
-        self.squares.append(np.array(squares).transpose(1, 2, 0))
+        squares = np.zeros((3, t.n_copies, len(t.starts) // 2), t.params.dtype)
+        change = np.empty((t.n_copies, self.BLOCK), t.params.dtype)
+        for layer, (first, end) in enumerate(zip(t.starts[::2], t.starts[1::2], strict=True)):
+            for a in range(first, end, self.BLOCK):  # a block at a time: no large temporary
+                cols = slice(a, min(a + self.BLOCK, end))
+                d = np.subtract(t.params[:, cols], start[:, cols], out=change[:, : cols.stop - a])
+                for i, x in enumerate((t.grads[:, cols], d, start[:, cols])):
+                    squares[i, :, layer] += np.einsum("kp,kp->k", x, x)
+        self.squares.append(squares)
 
     def fill(self, history: History, k: int) -> None:
         history.epochs = len(self.loss)
