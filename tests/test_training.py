@@ -501,9 +501,10 @@ def test_explicit_restarts_are_never_redrawn():
     assert not history.learned
 
 
-def test_history_norms_are_the_same_whichever_way_they_are_reduced(monkeypatch):
-    """Large networks take per-layer norms a block of parameters at a time, small ones in one
-    reduction: both must record the same gradient norms and update ratios."""
+@pytest.mark.parametrize("restarts", [1, 3])
+def test_history_norms_are_the_same_whichever_way_they_are_reduced(monkeypatch, restarts):
+    """Small networks keep epochs and reduce up to 64 of them at once, large ones take the
+    per-layer norms a block of parameters at a time: all must record the same norms."""
     from chainrule import training
 
     rng = np.random.default_rng(0)
@@ -511,15 +512,26 @@ def test_history_norms_are_the_same_whichever_way_they_are_reduced(monkeypatch):
 
     def run():
         net = Network([5, 7, 3, 1], seed=3)
-        return net.fit(X, y, epochs=4, batch_size=16, optimizer="sgd", restarts=1)
+        history = net.fit(X, y, epochs=7, batch_size=16, optimizer="sgd", restarts=restarts)
+        assert len(history.gradient_norms) == len(history.update_ratios) == 7
+        return history
 
-    small = run()
+    small = run()  # all 7 epochs reduced together at the end
+    size = restarts * net_parameters([5, 7, 3, 1])
+    monkeypatch.setattr(training._Record, "KEPT", 3 * 3 * size)  # 3 epochs at a time: 3+3+1
+    in_threes = run()
+    np.testing.assert_allclose(in_threes.gradient_norms, small.gradient_norms, rtol=1e-12)
+    np.testing.assert_allclose(in_threes.update_ratios, small.update_ratios, rtol=1e-12)
     monkeypatch.setattr(training._Record, "LARGE", 0)  # force the block-at-a-time path, with
     monkeypatch.setattr(training._Record, "BLOCK", 5)  # blocks that split layers unevenly
     large = run()
     np.testing.assert_allclose(large.gradient_norms, small.gradient_norms, rtol=1e-12)
     np.testing.assert_allclose(large.update_ratios, small.update_ratios, rtol=1e-12)
     assert np.all(np.array(small.gradient_norms) > 0)
+
+
+def net_parameters(sizes: list[int]) -> int:
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
 
 def test_evaluation_in_chunks_does_not_depend_on_the_chunk_size():

@@ -100,21 +100,26 @@ class SGD(Optimizer):
         return state
 
     def update(self, p: Array, g: Array, s: dict[str, Array]) -> None:
+        step, v = s["step"], s.get("v")
+        if p.shape[-1] <= self.BLOCK:
+            self._update(p, g, step, v)
+            return
         for first in range(0, p.shape[-1], self.BLOCK):  # a block stays in cache throughout
             cols = slice(first, first + self.BLOCK)
-            g_cols, p_cols = g[..., cols], p[..., cols]
-            step = s["step"][..., : g_cols.shape[-1]]
-            if self.momentum:
-                v = s["v"][..., cols]
-                v *= self.momentum
-                v += g_cols
-                if self.nesterov:  # g + momentum v
-                    np.multiply(v, self.momentum, out=step)
-                    g_cols = np.add(step, g_cols, out=step)
-                else:
-                    g_cols = v
-            np.multiply(g_cols, self.learning_rate, out=step)
-            np.subtract(p_cols, step, out=p_cols)
+            n = min(self.BLOCK, p.shape[-1] - first)
+            self._update(p[..., cols], g[..., cols], step[..., :n],
+                         None if v is None else v[..., cols])
+
+    def _update(self, p: Array, g: Array, step: Array, v: Array | None) -> None:
+        if v is not None:
+            v *= self.momentum
+            v += g
+            if self.nesterov:  # g + momentum v
+                g = np.add(np.multiply(v, self.momentum, out=step), g, out=step)
+            else:
+                g = v
+        np.multiply(g, self.learning_rate, out=step)
+        np.subtract(p, step, out=p)
 
 
 class Adam(Optimizer):

@@ -105,10 +105,12 @@ class Training:
         if K > 1:
             net.initialize(self.layers)
             self.set_copy(0, net.layers)
-        is_weight = np.zeros((1, self.params.shape[1]), net.dtype)
-        for W, _ in parameter_views(is_weight, shapes):
-            W[...] = 1
-        self.decay = weight_decay * is_weight[0] if weight_decay else None
+        self.decay = None  # weight_decay where the buffer holds a weight, 0 where a bias
+        if weight_decay:
+            self.decay = np.zeros((1, self.params.shape[1]), net.dtype)
+            for W, _ in parameter_views(self.decay, shapes):
+                W[...] = weight_decay
+            self.decay = self.decay[0]
         self.stop_reason: str | None = None
         self.delta: Array | None = None
 
@@ -363,6 +365,7 @@ class _Record:
 
     LARGE = 1 << 16  # parameters above which norms are taken a block at a time (less memory)
     BLOCK = 1 << 16  # parameters per block
+    KEPT = 1 << 18  # small networks: entries of the epochs kept for one reduction (2 MB)
 
     def __init__(self, training: Training) -> None:
         self.training = training
@@ -372,18 +375,24 @@ class _Record:
         # over the epoch, and ||W_l(start)||^2
         self.squares: list[Array] = []
         params = training.params
-        small = params.size <= self.LARGE
-        self.scratch = np.empty((3, *params.shape), params.dtype) if small else None
+        # Small networks keep (dW, W(end) - W(start), W(start)) of up to 64 epochs and reduce
+        # them together: an epoch of a tiny network costs about as much as those reductions.
+        epochs = min(64, self.KEPT // (3 * params.size))
+        small = params.size <= self.LARGE and epochs >= 1
+        self.kept = np.empty((epochs, 3, *params.shape), params.dtype) if small else None
+        self.n_kept = 0
 
     def epoch(self, loss: Array, start: Array) -> None:
-        t, scratch = self.training, self.scratch
+        t = self.training
         self.loss.append(loss)
-        if scratch is not None:  # small networks: one reduction for everything
-            np.copyto(scratch[0], t.grads)
-            np.subtract(t.params, start, out=scratch[1])
-            np.copyto(scratch[2], start)
-            np.multiply(scratch, scratch, out=scratch)
-            self.squares.append(np.add.reduceat(scratch, t.starts, axis=2)[..., ::2])
+        if self.kept is not None:
+            kept = self.kept[self.n_kept]
+            np.copyto(kept[0], t.grads)
+            np.subtract(t.params, start, out=kept[1])
+            np.copyto(kept[2], start)
+            self.n_kept += 1
+            if self.n_kept == len(self.kept):
+                self._reduce_kept()
             return
         squares = np.zeros((3, t.n_copies, len(t.starts) // 2), t.params.dtype)
         change = np.empty((t.n_copies, self.BLOCK), t.params.dtype)
@@ -395,13 +404,23 @@ class _Record:
                     squares[i, :, layer] += np.einsum("kp,kp->k", x, x)
         self.squares.append(squares)
 
+    def _reduce_kept(self) -> None:
+        """Sums of squares per layer of the kept epochs, in one reduction."""
+        kept = self.kept[: self.n_kept]
+        np.multiply(kept, kept, out=kept)
+        self.squares.extend(np.add.reduceat(kept, self.training.starts, axis=-1)[..., ::2])
+        self.n_kept = 0
+
     def fill(self, history: History, k: int) -> None:
         history.epochs = len(self.loss)
         history.loss = [float(v[k]) for v in self.loss]
         history.val_loss = [float(v[k]) for v in self.val_loss]
-        if self.loss:
-            gradient_sq, change_sq, weight_sq = np.array(self.squares)[:, :, k].transpose(1, 0, 2)
-            with np.errstate(invalid="ignore", over="ignore"):  # a diverged copy gives NaN
+        with np.errstate(invalid="ignore", over="ignore"):  # a diverged copy gives inf or NaN
+            if self.kept is not None:
+                self._reduce_kept()
+            if self.loss:
+                squares = np.array(self.squares)[:, :, k].transpose(1, 0, 2)
+                gradient_sq, change_sq, weight_sq = squares
                 history.gradient_norms = np.sqrt(gradient_sq).tolist()
                 history.update_ratios = np.sqrt(change_sq / np.maximum(weight_sq, 1e-30)).tolist()
 
