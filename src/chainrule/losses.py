@@ -28,6 +28,7 @@ import numpy as np
 from .activations import ActivationLike, activation_name
 
 Array = np.ndarray
+_TINY = {np.dtype(t): np.finfo(t).tiny for t in (np.float32, np.float64)}  # smallest normal
 
 
 def _softmax_backward(A: Array, dA: Array) -> Array:
@@ -51,7 +52,7 @@ class Loss:
             # -y log s(z) - (1-y) log(1-s(z)) = max(z, 0) - z y + log(1 + exp(-|z|))
             terms = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
             scale = 1 / Y.shape[-1]
-        elif A.min() > np.finfo(A.dtype).tiny:  # cross_entropy: -sum_k y_k log a_k
+        elif np.minimum.reduce(A, axis=None) > _TINY.get(A.dtype, 0.0):  # cross_entropy: -y log a
             terms, scale = Y * np.log(A), -1
         else:  # an a_k underflowed to 0: -log softmax(z)_k = logsumexp(z) - z_k, from Z
             top = Z.max(axis=-1, keepdims=True)
