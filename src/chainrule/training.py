@@ -365,7 +365,7 @@ class _Record:
 
     LARGE = 1 << 16  # parameters above which norms are taken a block at a time (less memory)
     BLOCK = 1 << 16  # parameters per block
-    KEPT = 1 << 18  # small networks: entries of the epochs kept for one reduction (2 MB)
+    KEPT = 1 << 14  # small networks: entries of the epochs kept for one reduction (128 kB)
 
     def __init__(self, training: Training) -> None:
         self.training = training
@@ -377,8 +377,8 @@ class _Record:
         params = training.params
         # Small networks keep (dW, W(end) - W(start), W(start)) of up to 64 epochs and reduce
         # them together: an epoch of a tiny network costs about as much as those reductions.
-        epochs = min(64, self.KEPT // (3 * params.size))
-        small = params.size <= self.LARGE and epochs >= 1
+        epochs = max(1, min(64, self.KEPT // (3 * params.size)))
+        small = params.size <= self.LARGE
         self.kept = np.empty((epochs, 3, *params.shape), params.dtype) if small else None
         self.n_kept = 0
 
