@@ -245,9 +245,9 @@ def _train_numpy(case: SpeedCase, X: Array, y: Array) -> Callable[[], object]:
     def train() -> None:
         nonlocal W1, b1, W2, b2
         for _ in range(case.epochs):
-            order = rng.permutation(len(X))
+            order = rng.permutation(len(X)) if case.batch < len(X) else None  # full batch: as is
             for first in range(0, len(X), case.batch):
-                rows = order[first : first + case.batch]
+                rows = order[first : first + case.batch] if order is not None else slice(None)
                 Xb, Yb = X[rows], Y[rows]
                 Z1 = Xb @ W1 + b1
                 if _binary(case):
@@ -317,6 +317,11 @@ def _train_torch(case: SpeedCase, X: Array, y: Array) -> Callable[[], object]:
 
     def train() -> None:
         for _ in range(case.epochs):
+            if case.batch >= len(Xt):  # full batch: no shuffle, no gather
+                opt.zero_grad()
+                loss_fn(model(Xt), yt).backward()
+                opt.step()
+                continue
             order = torch.randperm(len(Xt), generator=generator)
             for first in range(0, len(Xt), case.batch):
                 rows = order[first : first + case.batch]
@@ -334,6 +339,7 @@ def _train_sklearn(case: SpeedCase, X: Array, y: Array) -> Callable[[], object]:
     model = MLPClassifier(hidden_layer_sizes=case.sizes[1:-1], solver="sgd", momentum=0,
                           learning_rate_init=0.01, batch_size=case.batch, max_iter=case.epochs,
                           alpha=0, tol=0, n_iter_no_change=10**9, random_state=0,
+                          shuffle=case.batch < len(X),
                           activation="logistic" if _binary(case) else "relu")
 
     def train() -> None:
