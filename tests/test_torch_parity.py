@@ -184,15 +184,17 @@ def test_loss_value_and_output_error_match_torch(
     assert_close(dZ, z.grad.numpy())
 
 
+@pytest.mark.parametrize("copies", [None, 3])
 @pytest.mark.parametrize("weights", ["mean", "sample weights"])
 @pytest.mark.parametrize(("loss_name", "output", "kind"), LOSS_CASES)
-def test_value_and_delta_together_equal_value_and_delta_for_stacked_copies(
-    loss_name: str, output: str, kind: str, weights: str
+def test_value_and_delta_together_equal_value_and_delta(
+    loss_name: str, output: str, kind: str, weights: str, copies: int | None
 ) -> None:
-    """The training step's fused call (into a buffer, 3 copies stacked) = the two plain ones."""
+    """The training step's fused call (into a buffer; one network, or 3 copies stacked) equals
+    the two plain ones."""
     rng = np.random.default_rng(11)
     n, n_out = 7, 3
-    Z = 3 * rng.normal(size=(3, n, n_out))
+    Z = 3 * rng.normal(size=(n, n_out) if copies is None else (copies, n, n_out))
     y = loss_targets(loss_name, kind, n, n_out, rng)[0]
     loss, activation = get_loss(loss_name), get_activation(output)
     A = activation.forward(Z)
@@ -201,10 +203,10 @@ def test_value_and_delta_together_equal_value_and_delta_for_stacked_copies(
     buffer = np.full_like(A, np.nan)
     value, dZ = loss.value_and_delta(Z, A, Y, c, activation, out=buffer)
     assert dZ is buffer
-    assert value.shape == (3,)
+    assert np.shape(value) == (() if copies is None else (copies,))
     np.testing.assert_allclose(value, loss.value(Z, A, Y, c), rtol=1e-14)
     np.testing.assert_allclose(dZ, loss.delta(Z, A, Y, c, activation), rtol=1e-14)
-    for k in range(3):  # each copy is its own loss
+    for k in range(copies or 0):  # each copy is its own loss
         assert_close(value[k], loss.value(Z[k], A[k], Y, c))
 
 

@@ -69,7 +69,7 @@ class Dense:
 
     def forward(self, X: Array) -> Array:
         """Compute ``A = f(X W + b)`` and remember ``X, Z, A`` for the backward pass."""
-        out = self._out = self._buffers_for(X.shape)
+        out = self._out if X.shape == self._shape else self._buffers_for(X.shape)
         Z = out["Z"] = np.matmul(X, self.weights, out=out.get("Z"))
         Z += self.bias[..., None, :]
         if self._takes_out:
@@ -102,15 +102,16 @@ class Dense:
         return np.multiply(dA, dZ, out=dZ)
 
     def _buffers_for(self, shape: tuple) -> dict[str, Array]:
-        """The arrays kept for inputs of ``shape`` (a fresh dict when buffers are not reused)."""
+        """The arrays kept for inputs of a new ``shape`` (fresh ones when buffers are not
+        reused); ``forward`` calls this only when the shape differs from the last call's."""
         if self.buffers is None:
-            return {}
-        if shape == self._shape:  # the usual case: the same batch size as the last step
+            self._out = {}
             return self._out
         if shape not in self.buffers and len(self.buffers) >= 4:  # e.g. validation chunks
             self.buffers.clear()
         self._shape = shape
-        return self.buffers.setdefault(shape, {})
+        self._out = self.buffers.setdefault(shape, {})
+        return self._out
 
     def __repr__(self) -> str:
         name = getattr(self.activation, "name", type(self.activation).__name__)
