@@ -261,3 +261,33 @@ def test_rebound_arrays_of_the_wrong_shape_are_refused():
     net.layers[0].weights = np.zeros((3, 2))
     with pytest.raises(ValueError, match="do not fit the network's sizes"):
         net.fit(np.zeros((4, 2)), np.zeros(4), epochs=1, restarts=1)
+
+
+@pytest.mark.parametrize("n", [1, 5, 256, 257, 1000])
+def test_column_range_in_blocks_is_the_columns_minimum_and_maximum(n: int) -> None:
+    from chainrule.network import column_range
+
+    X = np.random.default_rng(n).normal(size=(n, 3)).astype(np.float32)
+    low, high = column_range(X, rows=256)
+    np.testing.assert_array_equal(low, X.min(axis=0))
+    np.testing.assert_array_equal(high, X.max(axis=0))
+    assert low.dtype == high.dtype == np.float32
+
+
+def test_predict_warns_when_inputs_lie_far_outside_the_training_range() -> None:
+    """Question 003's mistake: inputs scaled for training but not for prediction."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 3))
+    net = Network([3, 4, 1], seed=0)
+    net.fit(X, (X[:, 0] > 0.5).astype(float), epochs=2, restarts=1)
+    np.testing.assert_array_equal(net.input_range_[0], X.min(axis=0))
+    np.testing.assert_array_equal(net.input_range_[1], X.max(axis=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.predict(X * 1.5)  # within one span of the range: no warning
+    unscaled = X.copy()
+    unscaled[7, 2] = 250.0
+    with pytest.warns(UserWarning, match=r"column\(s\) \[2\].*e\.g\. 250 .*scaled for training"):
+        net.predict(unscaled)

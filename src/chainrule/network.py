@@ -317,14 +317,26 @@ def _per_layer(activation, n_hidden: int) -> list:
     return list(activation)
 
 
+def column_range(X: Array, rows: int = 256) -> tuple[Array, Array]:
+    """Minimum and maximum of every column of ``X``, in one pass over it: both reductions run on
+    a block of ``rows`` rows while it is in cache (``X.min(0), X.max(0)`` read ``X`` twice)."""
+    low, high = np.minimum.reduce(X[:rows], axis=0), np.maximum.reduce(X[:rows], axis=0)
+    for first in range(rows, X.shape[0], rows):
+        block = X[first : first + rows]
+        np.minimum(low, np.minimum.reduce(block, axis=0), out=low)
+        np.maximum(high, np.maximum.reduce(block, axis=0), out=high)
+    return low, high
+
+
 def _warn_if_outside(X: Array, input_range: tuple[Array, Array] | None) -> None:
     """Warn when inputs lie far outside the training range (a scaling step was forgotten?)."""
     if input_range is None:
         return
     low, high = input_range
     span = np.maximum(high - low, 1e-12)
-    far = (X < low - span) | (X > high + span)
-    if far.any():
+    X_low, X_high = column_range(X)  # one pass; the elementwise test only when warning
+    if np.any(X_low < low - span) or np.any(X_high > high + span):
+        far = (X < low - span) | (X > high + span)
         columns = np.flatnonzero(far.any(axis=0)).tolist()
         warnings.warn(
             f"inputs in column(s) {columns} lie far outside the range seen in training "

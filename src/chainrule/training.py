@@ -20,7 +20,7 @@ import numpy as np
 from .activations import activation_name
 from .callbacks import Callback
 from .layers import Dense, parameter_views
-from .network import Network, backward, forward
+from .network import Network, backward, column_range, forward
 from .optimizers import Optimizer, get_optimizer
 
 Array = np.ndarray
@@ -319,7 +319,7 @@ def fit(
     best = _choose_copy(final, final_val, met_at, finite)
     for layer, (W, b) in zip(net.layers, training.copy_of(best), strict=True):
         layer.weights[...], layer.bias[...] = W, b
-    net.input_range_ = (X.min(axis=0), X.max(axis=0))
+    net.input_range_ = column_range(X)
 
     record.fill(history, best)
     history.stopped_because = reason
