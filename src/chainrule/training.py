@@ -251,7 +251,7 @@ def fit(
     reason = "max_epochs" if auto_stop else "epochs done"
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(epochs):
-            np.copyto(epoch_start, training.params)
+            epoch_start[...] = training.params
             epoch_loss = _run_epoch(training, opt, X, Y, c_all, batch, shuffle,
                                     (tolerance, epoch, met_at) if check_every_step else None)
             record.epoch(epoch_loss, epoch_start)
@@ -380,16 +380,17 @@ class _Record:
         epochs = max(1, min(64, self.KEPT // (3 * params.size)))
         small = params.size <= self.LARGE
         self.kept = np.empty((epochs, 3, *params.shape), params.dtype) if small else None
+        self.slots = [tuple(slot) for slot in self.kept] if small else []  # views, made once
         self.n_kept = 0
 
     def epoch(self, loss: Array, start: Array) -> None:
         t = self.training
         self.loss.append(loss)
         if self.kept is not None:
-            kept = self.kept[self.n_kept]
-            np.copyto(kept[0], t.grads)
-            np.subtract(t.params, start, out=kept[1])
-            np.copyto(kept[2], start)
+            gradients, change, start_copy = self.slots[self.n_kept]
+            gradients[...] = t.grads
+            np.subtract(t.params, start, out=change)
+            start_copy[...] = start
             self.n_kept += 1
             if self.n_kept == len(self.kept):
                 self._reduce_kept()
