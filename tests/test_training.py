@@ -546,3 +546,27 @@ def test_evaluation_in_chunks_does_not_depend_on_the_chunk_size():
     np.testing.assert_allclose(pieces, whole, rtol=1e-13)
     assert whole[0] == pytest.approx(net.loss(X, y, sample_weight=c[:, 0] * 50), rel=1e-12)
     np.testing.assert_array_equal(met_pieces, met_whole)
+
+
+def test_logs_hold_the_loss_of_the_copy_training_names() -> None:
+    """With several copies, ``logs["loss"]`` is the lowest copy's, and ``training.logged_copy``
+    says which one (the scikit-learn adapter adds that copy's weight penalty)."""
+    from chainrule.callbacks import Callback
+    from chainrule.training import evaluate
+
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    seen = []
+
+    class Spy(Callback):
+        def on_epoch_end(self, training, epoch, logs):
+            X_, Y_, c = training.net.check_data(X, y)
+            losses = evaluate(training.net, training.layers, X_, Y_, c)[0]
+            seen.append((training.logged_copy, logs["loss"], losses))
+
+    net = Network([2, 8, 1], output_activation="identity", seed=4)
+    net.fit(X, y, epochs=3, optimizer=SGD(1e-12), restarts=5, callbacks=[Spy()])
+    for copy, logged, losses in seen:  # the weights barely move: end-of-epoch losses will do
+        assert copy == int(np.argmin(losses))
+        assert logged == pytest.approx(losses[copy], rel=1e-9)
+    assert len({round(float(v), 6) for v in seen[0][2]}) == 5  # the copies really differ

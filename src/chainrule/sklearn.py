@@ -114,8 +114,8 @@ class _SklearnSchedule(Callback):
         est, setup = self.est, self.setup
         est.loss_ = setup["v"] * logs["loss"]
         if setup["penalty"]:  # the part of the penalty v * weight_decay does not account for
-            est.loss_ += setup["penalty"] * sum(
-                float((W * W).sum()) for W, _ in training.copy_of(0))
+            est.loss_ += setup["penalty"] * sum(  # of the copy whose loss logs["loss"] is
+                float((W * W).sum()) for W, _ in training.copy_of(training.logged_copy))
         est.n_iter_ += 1
         est.t_ += self.n_train
         est.loss_curve_.append(est.loss_)

@@ -86,7 +86,8 @@ class Training:
     one step.
 
     A callback stops training by setting ``stop_reason``, and may save and restore all copies
-    with :meth:`get_weights` / :meth:`set_weights`.
+    with :meth:`get_weights` / :meth:`set_weights`. The epoch's ``logs`` hold the losses of
+    copy ``logged_copy`` (the one with the lowest training loss).
     """
 
     def __init__(self, net: Network, K: int, weight_decay: float = 0.0) -> None:
@@ -112,6 +113,7 @@ class Training:
                 W[...] = weight_decay
             self.decay = self.decay[0]
         self.stop_reason: str | None = None
+        self.logged_copy = 0  # the copy whose losses the callbacks' logs hold
         self.delta: Array | None = None
 
     def forward_backward(self, X: Array, Y: Array, c: float | Array) -> Array:
@@ -290,7 +292,8 @@ def fit(
                     reason = "converged"
                     break
             if callbacks:
-                logs = _logs(epoch_loss, record.val_loss[-1] if validation else None, alive)
+                logs, training.logged_copy = _logs(
+                    epoch_loss, record.val_loss[-1] if validation else None, alive)
                 for callback in callbacks:
                     callback.on_epoch_end(training, epoch, logs)
                 if training.stop_reason:
@@ -537,12 +540,13 @@ class _Plateau:
         self.age[copies] = 0
 
 
-def _logs(loss: Array, val_loss: Array | None, alive: Array) -> dict[str, float]:
+def _logs(loss: Array, val_loss: Array | None, alive: Array) -> tuple[dict[str, float], int]:
+    """The epoch's logs, of the copy with the lowest training loss; and that copy's index."""
     best = int(np.argmin(np.where(alive, loss, np.inf)))
     logs = {"loss": float(loss[best])}
     if val_loss is not None:
         logs["val_loss"] = float(val_loss[best])
-    return logs
+    return logs, best
 
 
 def _choose_copy(final: Array, final_val: Array | None, met_at: Array, finite: Array) -> int:
