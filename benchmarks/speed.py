@@ -2,8 +2,9 @@
 
 Same shapes, data, batch size and plain SGD for every library, timed in turns in one process; the
 median of ``--repeats`` runs, samples per second, microseconds per step, fraction of this
-machine's matrix-multiply peak, and how many times as fast chainrule is; then chainrule's peak
-memory in training against the data, parameters, gradients and one batch's activations.
+machine's matrix-multiply peak, and how many times as fast chainrule is. A ``products`` row times
+each step's matrix products alone (the ceiling for NumPy). Then chainrule's peak memory in
+training against the data, parameters, gradients and one batch's activations.
 
 Run: ``python benchmarks/speed.py [--repeats 5] [--case small-f64 ...]``
 """

@@ -105,6 +105,17 @@ def test_activation_written_into_a_buffer_is_exactly_the_same(name: str, dtype) 
         np.testing.assert_array_equal(D, activation.derivative(Z, A))
 
 
+@pytest.mark.parametrize("name", [*HIDDEN, "softmax"])
+def test_activation_of_integer_inputs_is_the_activation_of_the_same_floats(name: str) -> None:
+    activation = get_activation(name)
+    Z = np.array([[-3, -1, 0, 2, 5]])
+    A = activation.forward(Z)
+    np.testing.assert_allclose(A, activation.forward(Z.astype(float)), rtol=1e-15)
+    if name != "softmax":
+        np.testing.assert_allclose(activation.derivative(Z, A),
+                                   activation.derivative(Z.astype(float), A), rtol=1e-15)
+
+
 def test_sigmoid_saturates_to_exactly_0_and_1_without_a_warning_from_the_network() -> None:
     net = Network([1, 1], activation=[], output_activation="sigmoid")
     net.layers[0].weights[...] = 1.0

@@ -62,8 +62,7 @@ def _sigmoid(Z: Array, out: Array | None = None) -> Array:
     ``exp(-z)`` overflows to ``inf`` and the result is ``0``, as it should be (callers silence
     that overflow with ``np.errstate``).
     """
-    A = np.negative(Z, out=out)
-    np.exp(A, out=A)
+    A = np.exp(np.negative(Z, out=out), out=out)  # (out=None: a float array even for int Z)
     A += 1.0
     return np.reciprocal(A, out=A)
 
@@ -94,7 +93,7 @@ def _relu(Z: Array, out: Array | None = None) -> Array:
 def _relu_derivative(Z: Array, A: Array, out: Array | None = None) -> Array:
     """``1`` where ``z > 0``, else ``0`` (PyTorch's choice at ``z = 0``)."""
     if out is None:
-        return (Z > 0).astype(Z.dtype)
+        return (Z > 0).astype(_float_dtype(Z))
     return np.greater(Z, 0.0, out=out, casting="unsafe")  # True/False written as 1.0/0.0
 
 
@@ -108,7 +107,7 @@ def _leaky_relu(Z: Array, out: Array | None = None) -> Array:
 
 def _leaky_relu_derivative(Z: Array, A: Array, out: Array | None = None) -> Array:
     """``1`` for ``z > 0``, else ``0.01``."""
-    return _into(np.where(Z > 0, 1.0, LEAKY_SLOPE).astype(Z.dtype), out)
+    return _into(np.where(Z > 0, 1.0, LEAKY_SLOPE).astype(_float_dtype(Z)), out)
 
 
 def _elu(Z: Array, out: Array | None = None) -> Array:
@@ -118,7 +117,7 @@ def _elu(Z: Array, out: Array | None = None) -> Array:
 
 def _elu_derivative(Z: Array, A: Array, out: Array | None = None) -> Array:
     """``1`` for ``z > 0``, else ``exp(z) = a + 1``."""
-    return _into(np.where(Z > 0, 1.0, A + 1.0).astype(Z.dtype), out)
+    return _into(np.where(Z > 0, 1.0, A + 1.0).astype(_float_dtype(Z)), out)
 
 
 def _softplus(Z: Array, out: Array | None = None) -> Array:
@@ -146,10 +145,14 @@ def _identity_derivative(Z: Array, A: Array, out: Array | None = None) -> Array:
 
 def _softmax(Z: Array, out: Array | None = None) -> Array:
     """``exp(z_k) / sum_j exp(z_j)`` over the last axis, shifted by the row maximum."""
-    E = np.subtract(Z, np.maximum.reduce(Z, axis=-1, keepdims=True), out=out)
-    np.exp(E, out=E)
+    E = np.exp(np.subtract(Z, np.maximum.reduce(Z, axis=-1, keepdims=True), out=out), out=out)
     E /= np.add.reduce(E, axis=-1, keepdims=True)
     return E
+
+
+def _float_dtype(Z: Array) -> np.dtype:
+    """``Z``'s dtype if it is a float type, else float64 (a derivative of int inputs is a float)."""
+    return Z.dtype if Z.dtype.kind == "f" else np.dtype(np.float64)
 
 
 def _into(result: Array, out: Array | None) -> Array:

@@ -79,6 +79,7 @@ class SGD(Optimizer):
     """
 
     default_learning_rate = 0.1
+    BLOCK = 1 << 15  # parameters updated at a time: lr g needs one block of scratch, not P
 
     def __init__(
         self, learning_rate: float | None = None, momentum: float = 0.0, nesterov: bool = False
@@ -90,8 +91,6 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True needs momentum > 0")
         self.momentum = momentum
         self.nesterov = nesterov
-
-    BLOCK = 1 << 15  # parameters updated at a time: lr g needs one block of scratch, not P
 
     def init_state(self, p: Array) -> dict[str, Array]:
         state = {"step": np.empty(p.shape[:-1] + (min(p.shape[-1], self.BLOCK),), p.dtype)}
