@@ -291,3 +291,16 @@ def test_predict_warns_when_inputs_lie_far_outside_the_training_range() -> None:
     unscaled[7, 2] = 250.0
     with pytest.warns(UserWarning, match=r"column\(s\) \[2\].*e\.g\. 250 .*scaled for training"):
         net.predict(unscaled)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_deep_in_a_large_x_is_refused_by_fit_and_predict(bad: float) -> None:
+    """fit and predict find non-finite inputs through the columns' range, taken in blocks of
+    256 rows: a bad value in a later block must still be caught."""
+    X = np.random.default_rng(0).normal(size=(700, 2))
+    X[555, 1] = bad
+    net = Network([2, 2, 1])
+    with pytest.raises(ValueError, match="X contains NaN or inf"):
+        net.fit(X, np.zeros(700), epochs=1)
+    with pytest.raises(ValueError, match="X contains NaN or inf"):
+        net.predict(X)

@@ -25,6 +25,7 @@ from .layers import Dense, parameter_views
 from .losses import Loss, get_loss
 
 Array = np.ndarray
+_NOT_FINITE = "X contains NaN or inf; remove or impute those samples"
 
 
 def forward(layers: Sequence[Dense], X: Array) -> Array:
@@ -188,8 +189,8 @@ class Network:
 
         Warns when ``X`` lies far outside the range of the training inputs.
         """
-        X = self.check_inputs(X)
-        _warn_if_outside(X, self.input_range_)
+        X, input_range = self._checked_inputs_and_range(X)
+        _warn_if_outside(X, input_range, self.input_range_)
         with np.errstate(over="ignore"):  # a saturated sigmoid's exp(-z) may overflow to inf
             return forward(self.layers, X)
 
@@ -240,6 +241,45 @@ class Network:
     # -- input checking --------------------------------------------------------------------
     def check_inputs(self, X: Array) -> Array:
         """``X`` as a finite ``(n, n_inputs)`` array of this network's dtype, or a ValueError."""
+        X = self._input_array(X)
+        if not np.all(np.isfinite(X)):
+            raise ValueError(_NOT_FINITE)
+        return X.astype(self.dtype, copy=False)
+
+    def check_data(
+        self, X: Array, y: Array, sample_weight: Array | None = None
+    ) -> tuple[Array, Array, float | Array]:
+        """Checked ``(X, Y, c)``: inputs, ``(n, n_out)`` targets, per-sample loss weights."""
+        return self._with_targets(self.check_inputs(X), y, sample_weight)
+
+    def _checked_data_and_range(
+        self, X: Array, y: Array, sample_weight: Array | None = None
+    ) -> tuple[Array, Array, float | Array, tuple[Array, Array]]:
+        """:meth:`check_data`, and the minimum and maximum of each column of ``X``."""
+        X, input_range = self._checked_inputs_and_range(X)
+        return (*self._with_targets(X, y, sample_weight), input_range)
+
+    def _with_targets(
+        self, X: Array, y: Array, sample_weight: Array | None
+    ) -> tuple[Array, Array, float | Array]:
+        """Checked inputs ``X`` with their checked targets and per-sample loss weights."""
+        Y = self.loss_function.prepare_targets(y, self.n_outputs, self.dtype)
+        if Y.shape[0] != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} samples but y has {Y.shape[0]}")
+        return X, Y, _sample_weights(sample_weight, X.shape[0], self.dtype)
+
+    def _checked_inputs_and_range(self, X: Array) -> tuple[Array, tuple[Array, Array]]:
+        """:meth:`check_inputs`, and the minimum and maximum of each column, from the same pass
+        over ``X`` that looks for NaN and inf (a NaN propagates to both, an inf is one of them).
+        """
+        X = self._input_array(X)
+        low, high = column_range(X)
+        if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+            raise ValueError(_NOT_FINITE)
+        return X.astype(self.dtype, copy=False), (low.astype(self.dtype), high.astype(self.dtype))
+
+    def _input_array(self, X: Array) -> Array:
+        """``X`` as a numeric ``(n, n_inputs)`` array with at least one row, or a ValueError."""
         X = np.asarray(X)
         if X.dtype.kind not in "biuf":
             raise ValueError(f"X must be numeric, got dtype {X.dtype}")
@@ -252,19 +292,7 @@ class Network:
             )
         if X.shape[0] == 0:
             raise ValueError("X has no samples")
-        if not np.all(np.isfinite(X)):
-            raise ValueError("X contains NaN or inf; remove or impute those samples")
-        return X.astype(self.dtype, copy=False)
-
-    def check_data(
-        self, X: Array, y: Array, sample_weight: Array | None = None
-    ) -> tuple[Array, Array, float | Array]:
-        """Checked ``(X, Y, c)``: inputs, ``(n, n_out)`` targets, per-sample loss weights."""
-        X = self.check_inputs(X)
-        Y = self.loss_function.prepare_targets(y, self.n_outputs, self.dtype)
-        if Y.shape[0] != X.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} samples but y has {Y.shape[0]}")
-        return X, Y, _sample_weights(sample_weight, X.shape[0], self.dtype)
+        return X
 
     def __repr__(self) -> str:
         acts = "-".join(activation_name(layer.activation) for layer in self.layers)
@@ -328,14 +356,15 @@ def column_range(X: Array, rows: int = 256) -> tuple[Array, Array]:
     return low, high
 
 
-def _warn_if_outside(X: Array, input_range: tuple[Array, Array] | None) -> None:
-    """Warn when inputs lie far outside the training range (a scaling step was forgotten?)."""
+def _warn_if_outside(X: Array, X_range: tuple[Array, Array],
+                     input_range: tuple[Array, Array] | None) -> None:
+    """Warn when inputs (of column range ``X_range``) lie far outside the training range
+    ``input_range`` (a scaling step was forgotten?)."""
     if input_range is None:
         return
     low, high = input_range
     span = np.maximum(high - low, 1e-12)
-    X_low, X_high = column_range(X)  # one pass; the elementwise test only when warning
-    if np.any(X_low < low - span) or np.any(X_high > high + span):
+    if np.any(X_range[0] < low - span) or np.any(X_range[1] > high + span):  # then find which
         far = (X < low - span) | (X > high + span)
         columns = np.flatnonzero(far.any(axis=0)).tolist()
         warnings.warn(

@@ -20,7 +20,7 @@ import numpy as np
 from .activations import activation_name
 from .callbacks import Callback
 from .layers import Dense, parameter_views
-from .network import Network, backward, column_range, forward
+from .network import Network, backward, forward
 from .optimizers import Optimizer, get_optimizer
 
 Array = np.ndarray
@@ -221,7 +221,7 @@ def fit(
     History
     """
     start = time.perf_counter()
-    X, Y, c_all = net.check_data(X, y, sample_weight)
+    X, Y, c_all, input_range = net._checked_data_and_range(X, y, sample_weight)
     n = X.shape[0]
     validation = _check_validation(net, validation_data)
     batch = n if batch_size is None else _check_batch_size(batch_size, n)
@@ -322,7 +322,7 @@ def fit(
     best = _choose_copy(final, final_val, met_at, finite)
     for layer, (W, b) in zip(net.layers, training.copy_of(best), strict=True):
         layer.weights[...], layer.bias[...] = W, b
-    net.input_range_ = column_range(X)
+    net.input_range_ = input_range
 
     record.fill(history, best)
     history.stopped_because = reason
