@@ -108,10 +108,10 @@ class Training:
             self.set_copy(0, net.layers)
         self.decay = None  # weight_decay where the buffer holds a weight, 0 where a bias
         if weight_decay:
-            self.decay = np.zeros((1, self.params.shape[1]), net.dtype)
-            for W, _ in parameter_views(self.decay, shapes):
+            decay = np.zeros((1, self.params.shape[1]), net.dtype)
+            for W, _ in parameter_views(decay, shapes):
                 W[...] = weight_decay
-            self.decay = self.decay[0]
+            self.decay = decay[0]
         self.stop_reason: str | None = None
         self.logged_copy = 0  # the copy whose losses the callbacks' logs hold
         self.delta: Array | None = None
