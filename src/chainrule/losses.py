@@ -46,9 +46,8 @@ class Loss:
     def value(self, Z: Array, A: Array, Y: Array, c: float | Array) -> Array:
         """Loss per network copy: a scalar array, or shape ``(K,)`` for ``K`` copies."""
         if self.name == "mse":
-            D = A - Y
-            terms, scale = D * D, 1 / Y.shape[-1]  # (value_and_delta shares this A - Y)
-        elif self.name == "bce":
+            return self._mean_square(A - Y, c)
+        if self.name == "bce":
             # -y log s(z) - (1-y) log(1-s(z)) = max(z, 0) - z y + log(1 + exp(-|z|))
             terms = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
             scale = 1 / Y.shape[-1]
@@ -59,6 +58,12 @@ class Loss:
             logsumexp = top + np.log(np.exp(Z - top).sum(axis=-1, keepdims=True))
             terms, scale = Y * (logsumexp - Z), 1
         return self._mean(terms, c, scale)
+
+    def _mean_square(self, D: Array, c: float | Array) -> Array:
+        """mse from the differences ``D = A - Y``: ``sum_i c_i mean_k D_ik^2``, per copy."""
+        if D.ndim == 2 and isinstance(c, float):  # one network, the plain mean: one dot product
+            return np.vdot(D, D) * (c / D.shape[-1])
+        return self._mean(D * D, c, 1 / D.shape[-1])
 
     @staticmethod
     def _mean(terms: Array, c: float | Array, scale: float) -> Array:
@@ -85,10 +90,8 @@ class Loss:
         n_out = Y.shape[-1]
         D = np.subtract(A, Y, out=out)  # every dZ in the table starts from A - Y
         value = None
-        if with_value and self.name == "mse" and D.ndim == 2 and isinstance(c, float):
-            value = np.vdot(D, D) * (c / n_out)  # one network, the plain mean: one dot product
-        elif with_value and self.name == "mse":
-            value = self._mean(D * D, c, 1 / n_out)
+        if with_value and self.name == "mse":
+            value = self._mean_square(D, c)  # before D is scaled into dZ
         elif with_value:
             value = self.value(Z, A, Y, c)
         if self.name == "cross_entropy":

@@ -384,6 +384,8 @@ class _Record:
         small = params.size <= self.LARGE
         self.kept = np.empty((epochs, 3, *params.shape), params.dtype) if small else None
         self.slots = [tuple(slot) for slot in self.kept] if small else []  # views, made once
+        # large networks: one block of W(end) - W(start) at a time
+        self.change = None if small else np.empty((params.shape[0], self.BLOCK), params.dtype)
         self.n_kept = 0
 
     def epoch(self, loss: Array, start: Array) -> None:
@@ -399,7 +401,7 @@ class _Record:
                 self._reduce_kept()
             return
         squares = np.zeros((3, t.n_copies, len(t.starts) // 2), t.params.dtype)
-        change = np.empty((t.n_copies, self.BLOCK), t.params.dtype)
+        change = self.change
         for layer, (first, end) in enumerate(zip(t.starts[::2], t.starts[1::2], strict=True)):
             for a in range(first, end, self.BLOCK):  # a block at a time: no large temporary
                 cols = slice(a, min(a + self.BLOCK, end))
