@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from chainrule import SGD, EarlyStopping, Network
+from chainrule.activations import get_activation
 from chainrule.datasets import PROBLEMS
+from chainrule.layers import Dense
 
 XOR = PROBLEMS["xor"]
 
@@ -134,6 +136,29 @@ def test_mini_batch_sgd_with_kept_buffers_is_plain_sgd_on_the_same_batches(activ
         np.testing.assert_allclose(layer.weights, want.weights, rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(layer.bias, want.bias, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(history.loss, losses, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("copies", [None, 3])
+def test_dense_layer_with_kept_buffers_computes_the_formulas_for_any_batch(dtype, copies) -> None:
+    """Plain matrices take np.dot and stacks of copies np.matmul; db is a product with a kept
+    vector of ones, which must follow the batch size from call to call."""
+    rng = np.random.default_rng(1)
+    lead = () if copies is None else (copies,)
+    W = rng.normal(size=(*lead, 4, 2)).astype(dtype)
+    b = rng.normal(size=(*lead, 2)).astype(dtype)
+    layer = Dense(W, b, get_activation("tanh"), reuse_buffers=True)
+    tol = dict(rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
+    for n in (5, 3, 5, 1):
+        X = rng.normal(size=(n, 4)).astype(dtype)
+        A = layer.forward(X)
+        np.testing.assert_allclose(A, np.tanh(X @ W + b[..., None, :]), **tol)
+        dZ = rng.normal(size=A.shape).astype(dtype)
+        dW, db, dX = layer.backward(dZ)
+        assert dW.dtype == db.dtype == dX.dtype == dtype
+        np.testing.assert_allclose(dW, X.T @ dZ, **tol)
+        np.testing.assert_allclose(db, dZ.sum(axis=-2), **tol)
+        np.testing.assert_allclose(dX, dZ @ np.swapaxes(W, -1, -2), **tol)
 
 
 def test_sample_weight_in_fit_weights_the_gradient_step() -> None:

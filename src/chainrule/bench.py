@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .datasets import PROBLEMS, binary_inputs, encoder, parity, spirals
+from .layers import product_for
 from .network import Network
 from .optimizers import SGD
 
@@ -279,6 +280,7 @@ def _products_only(case: SpeedCase, X: Array, y: Array) -> Callable[[], object]:
     outputs = [np.empty((case.batch, n_out), case.dtype) for _, n_out in shapes]
     errors = [np.empty((case.batch, n_in), case.dtype) for n_in, _ in shapes]
     gradients = [np.empty_like(W) for W in weights]
+    product = product_for(X, weights[0])  # np.dot, as chainrule's layers use for plain matrices
 
     def train() -> None:
         for _ in range(case.epochs):
@@ -287,12 +289,12 @@ def _products_only(case: SpeedCase, X: Array, y: Array) -> Callable[[], object]:
                 rows = A.shape[0]
                 inputs = [A]
                 for W, out in zip(weights, outputs, strict=True):
-                    inputs.append(np.matmul(inputs[-1], W, out=out[:rows]))
+                    inputs.append(product(inputs[-1], W, out=out[:rows]))
                 dZ = inputs.pop()
                 for layer in range(len(weights) - 1, -1, -1):
-                    np.matmul(inputs[layer].T, dZ, out=gradients[layer])
+                    product(inputs[layer].T, dZ, out=gradients[layer])
                     if layer:
-                        dZ = np.matmul(dZ, weights[layer].T, out=errors[layer][:rows])
+                        dZ = product(dZ, weights[layer].T, out=errors[layer][:rows])
 
     return train
 

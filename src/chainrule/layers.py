@@ -58,6 +58,7 @@ class Dense:
         self._out: dict[str, Array] = {}  # this call's buffers, by name ...
         self._shape: tuple | None = None  # ... kept for inputs of this shape
         self._takes_out = isinstance(activation, Activation)  # a user's object may not
+        self._product = np.matmul  # the matrix product for this call's X and W (see product_for)
 
     @property
     def n_in(self) -> int:
@@ -70,8 +71,10 @@ class Dense:
     def forward(self, X: Array) -> Array:
         """Compute ``A = f(X W + b)`` and remember ``X, Z, A`` for the backward pass."""
         out = self._out if X.shape == self._shape else self._buffers_for(X.shape)
-        Z = out["Z"] = np.matmul(X, self.weights, out=out.get("Z"))
-        Z += self.bias[..., None, :]
+        self._product = product = product_for(X, self.weights)
+        Z = out["Z"] = product(X, self.weights, out=out.get("Z"))
+        b = self.bias
+        Z += b if b.ndim == 1 else b[..., None, :]  # a bias row per copy
         if self._takes_out:
             A = out["A"] = self.activation.forward(Z, out=out.get("A"))
         else:
@@ -87,11 +90,12 @@ class Dense:
         ``out``, if given, is a pair of arrays that receive ``dW`` and ``db`` in place.
         """
         dW, db = out if out is not None else (None, None)
-        dW = np.matmul(self.X.mT, dZ, out=dW)
-        db = np.add.reduce(dZ, axis=-2, out=db)
+        product = self._product
+        dW = product(self.X.mT, dZ, out=dW)
+        db = product(self._ones(dZ), dZ, out=db)  # sum over the batch, as a product with 1s
         dX = None
         if carry_back:
-            dX = self._out["dX"] = np.matmul(dZ, self.weights.mT, out=self._out.get("dX"))
+            dX = self._out["dX"] = product(dZ, self.weights.mT, out=self._out.get("dX"))
         return dW, db, dX
 
     def error_from_output_gradient(self, dA: Array) -> Array:
@@ -100,6 +104,18 @@ class Dense:
             return dA * self.activation.derivative(self.Z, self.A)
         dZ = self._out["dZ"] = self.activation.derivative(self.Z, self.A, out=self._out.get("dZ"))
         return np.multiply(dA, dZ, out=dZ)
+
+    def _ones(self, dZ: Array) -> Array:
+        """A vector of ``n`` ones (``n`` samples in the batch), kept with this input shape's
+        other buffers.
+
+        ``db = 1^T dZ`` is one BLAS matrix-vector product: faster than ``dZ.sum(axis=-2)`` at
+        every batch size, and summed the way ``dW = X^T dZ`` is.
+        """
+        ones = self._out.get("ones")
+        if ones is None:
+            ones = self._out["ones"] = np.ones(dZ.shape[-2], dZ.dtype)
+        return ones
 
     def _buffers_for(self, shape: tuple) -> dict[str, Array]:
         """The arrays kept for inputs of a new ``shape`` (fresh ones when buffers are not
@@ -116,6 +132,16 @@ class Dense:
     def __repr__(self) -> str:
         name = getattr(self.activation, "name", type(self.activation).__name__)
         return f"Dense({self.n_in} -> {self.n_out}, {name})"
+
+
+def product_for(a: Array, b: Array):
+    """The function that computes ``a @ b`` over the last two axes (with ``out=``).
+
+    Plain matrices go through ``np.dot``: the same BLAS product, with half the call overhead of
+    ``np.matmul`` (about 0.45 against 0.9 us), which is most of the cost of a product on a tiny
+    layer. Stacks of copies need ``np.matmul``'s broadcasting.
+    """
+    return np.dot if a.ndim == 2 == b.ndim else np.matmul
 
 
 def parameter_views(buffer: Array, shapes: list[tuple[int, int]]) -> list[tuple[Array, Array]]:
