@@ -20,6 +20,9 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 Array = np.ndarray
+# 1 as a 0-d array of each float type: NumPy adds it to a small array in half the time it takes
+# to convert the Python float 1.0 (0.25 against 0.45 us), most of a tiny network's sigmoid
+_ONE = {np.dtype(t): np.ones((), t) for t in (np.float16, np.float32, np.float64)}
 
 
 @runtime_checkable
@@ -63,13 +66,13 @@ def _sigmoid(Z: Array, out: Array | None = None) -> Array:
     that overflow with ``np.errstate``).
     """
     A = np.exp(np.negative(Z, out=out), out=out)  # (out=None: a float array even for int Z)
-    A += 1.0
+    A = np.add(A, _ONE.get(A.dtype, 1.0), out=A)
     return np.reciprocal(A, out=A)
 
 
 def _sigmoid_derivative(Z: Array, A: Array, out: Array | None = None) -> Array:
     """``sigma'(z) = a (1 - a)``: of the *output* ``a``, not of ``z``."""
-    D = np.subtract(1.0, A, out=out)
+    D = np.subtract(_ONE.get(A.dtype, 1.0), A, out=out)
     D *= A
     return D
 
@@ -82,7 +85,7 @@ def _tanh(Z: Array, out: Array | None = None) -> Array:
 def _tanh_derivative(Z: Array, A: Array, out: Array | None = None) -> Array:
     """``tanh'(z) = 1 - a^2``."""
     D = np.multiply(A, A, out=out)
-    return np.subtract(1.0, D, out=D)
+    return np.subtract(_ONE.get(D.dtype, 1.0), D, out=D)
 
 
 def _relu(Z: Array, out: Array | None = None) -> Array:
