@@ -168,13 +168,14 @@ LOSS_CASES = [
 ]
 
 
+@pytest.mark.parametrize("n", [9, 30_000], ids=["9 rows", "30000 rows"])  # dot / pairwise sum
 @pytest.mark.parametrize("scale", [1.0, 50.0, 800.0], ids=["z~1", "z~50", "z~800"])
 @pytest.mark.parametrize(("loss_name", "output", "kind"), LOSS_CASES)
 def test_loss_value_and_output_error_match_torch(
-    loss_name: str, output: str, kind: str, scale: float
+    loss_name: str, output: str, kind: str, scale: float, n: int
 ) -> None:
     rng = np.random.default_rng(7)
-    n, n_out = 9, 3
+    n_out = 3
     Z = rng.normal(size=(n, n_out))
     Z = scale * Z / np.abs(Z).max(axis=1, keepdims=True)  # every row has a |z| = scale
     y, targets = loss_targets(loss_name, kind, n, n_out, rng)

@@ -46,31 +46,34 @@ class Loss:
     def value(self, Z: Array, A: Array, Y: Array, c: float | Array) -> Array:
         """Loss per network copy: a scalar array, or shape ``(K,)`` for ``K`` copies."""
         if self.name == "mse":
-            return self._mean_square(A - Y, c)
+            D = A - Y
+            return self._mean(D, D, c, 1 / Y.shape[-1])
         if self.name == "bce":
             # -y log s(z) - (1-y) log(1-s(z)) = max(z, 0) - z y + log(1 + exp(-|z|))
             terms = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
-            scale = 1 / Y.shape[-1]
-        elif np.minimum.reduce(A, axis=None) > _TINY.get(A.dtype, 0.0):  # cross_entropy: -y log a
-            terms, scale = Y * np.log(A), -1
-        else:  # an a_k underflowed to 0: -log softmax(z)_k = logsumexp(z) - z_k, from Z
-            top = Z.max(axis=-1, keepdims=True)
-            logsumexp = top + np.log(np.exp(Z - top).sum(axis=-1, keepdims=True))
-            terms, scale = Y * (logsumexp - Z), 1
-        return self._mean(terms, c, scale)
-
-    def _mean_square(self, D: Array, c: float | Array) -> Array:
-        """mse from the differences ``D = A - Y``: ``sum_i c_i mean_k D_ik^2``, per copy."""
-        if D.ndim == 2 and isinstance(c, float):  # one network, the plain mean: one dot product
-            return np.vdot(D, D) * (c / D.shape[-1])
-        return self._mean(D * D, c, 1 / D.shape[-1])
+            return self._mean(terms, None, c, 1 / Y.shape[-1])
+        if np.minimum.reduce(A, axis=None) > _TINY.get(A.dtype, 0.0):  # cross_entropy: -y log a
+            return self._mean(Y, np.log(A), c, -1)
+        # an a_k underflowed to 0: -log softmax(z)_k = logsumexp(z) - z_k, from Z
+        top = Z.max(axis=-1, keepdims=True)
+        logsumexp = top + np.log(np.exp(Z - top).sum(axis=-1, keepdims=True))
+        return self._mean(Y, logsumexp - Z, c, 1)
 
     @staticmethod
-    def _mean(terms: Array, c: float | Array, scale: float) -> Array:
-        """``scale * sum_i c_i sum_k terms_ik``, per copy."""
-        if isinstance(c, float):  # the plain mean: one sum, then one scale
+    def _mean(U: Array, V: Array | None, c: float | Array, scale: float) -> Array:
+        """``scale * sum_i c_i sum_k U_ik V_ik`` per copy (without ``V``: of ``U_ik``).
+
+        One network with the plain mean (``c`` a float) takes a single dot product while the
+        arrays are small: there it saves calls, and past some 10^6 float32 terms its running sum
+        is less accurate than NumPy's pairwise one.
+        """
+        if isinstance(c, float):
+            if V is not None and U.ndim == V.ndim == 2 and U.size <= 1 << 16:
+                return np.vdot(U, V) * (c * scale)
+            terms = U if V is None else U * V
             return np.add.reduce(terms, axis=(-2, -1)) * (c * scale)
-        return np.add.reduce(terms * c, axis=(-2, -1)) * scale
+        terms = U * c if V is None else U * V * c
+        return np.add.reduce(terms, axis=(-2, -1)) * scale
 
     def delta(
         self, Z: Array, A: Array, Y: Array, c: float | Array, activation: ActivationLike
@@ -91,7 +94,7 @@ class Loss:
         D = np.subtract(A, Y, out=out)  # every dZ in the table starts from A - Y
         value = None
         if with_value and self.name == "mse":
-            value = self._mean_square(D, c)  # before D is scaled into dZ
+            value = self._mean(D, D, c, 1 / n_out)  # before D is scaled into dZ
         elif with_value:
             value = self.value(Z, A, Y, c)
         if self.name == "cross_entropy":
