@@ -263,15 +263,20 @@ def test_rebound_arrays_of_the_wrong_shape_are_refused():
         net.fit(np.zeros((4, 2)), np.zeros(4), epochs=1, restarts=1)
 
 
-@pytest.mark.parametrize("n", [1, 5, 256, 257, 1000])
-def test_column_range_in_blocks_is_the_columns_minimum_and_maximum(n: int) -> None:
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("d", [1, 3, 784, 5000])
+@pytest.mark.parametrize("n", [1, 5, 256, 257, 1000, 4099])
+def test_column_range_in_blocks_is_the_columns_minimum_and_maximum(n: int, d: int, order) -> None:
     from chainrule.network import column_range
 
-    X = np.random.default_rng(n).normal(size=(n, 3)).astype(np.float32)
-    low, high = column_range(X, rows=256)
-    np.testing.assert_array_equal(low, X.min(axis=0))
-    np.testing.assert_array_equal(high, X.max(axis=0))
-    assert low.dtype == high.dtype == np.float32
+    X = np.random.default_rng(n).normal(size=(n, d)).astype(np.float32, order=order)
+    for block in (1 << 16, 1000):  # many blocks, with a last one short of whole groups of rows
+        low, high = column_range(X, block=block)
+        np.testing.assert_array_equal(low, X.min(axis=0))
+        np.testing.assert_array_equal(high, X.max(axis=0))
+        assert low.dtype == high.dtype == np.float32
+    X[n // 2, d // 3] = np.nan  # NaN anywhere reaches its column's range
+    assert np.isnan(column_range(X)[0][d // 3]) and np.isnan(column_range(X)[1][d // 3])
 
 
 def test_predict_warns_when_inputs_lie_far_outside_the_training_range() -> None:
