@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -277,6 +278,21 @@ def test_column_range_in_blocks_is_the_columns_minimum_and_maximum(n: int, d: in
         assert low.dtype == high.dtype == np.float32
     X[n // 2, d // 3] = np.nan  # NaN anywhere reaches its column's range
     assert np.isnan(column_range(X)[0][d // 3]) and np.isnan(column_range(X)[1][d // 3])
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint8, np.bool_])
+def test_column_range_of_integer_and_boolean_inputs(dtype) -> None:
+    from chainrule.network import column_range
+
+    X = np.random.default_rng(0).integers(0, 2, size=(1001, 7)).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        low, high = column_range(X, block=700)
+        net = Network([7, 2, 1], seed=0)
+        net.fit(X, X[:, 0].astype(float), epochs=2, restarts=1)  # the range is the net's dtype
+    np.testing.assert_array_equal(low, X.min(axis=0))
+    np.testing.assert_array_equal(high, X.max(axis=0))
+    np.testing.assert_array_equal(net.input_range_[1], X.max(axis=0).astype(np.float64))
 
 
 def test_predict_warns_when_inputs_lie_far_outside_the_training_range() -> None:

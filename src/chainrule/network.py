@@ -356,14 +356,19 @@ def column_range(X: Array, block: int = 1 << 18) -> tuple[Array, Array]:
     n, d = X.shape
     k = max(1, 4096 // d) if X.flags.c_contiguous else 1  # rows laid side by side
     rows = k * max(1, block // (k * d))  # rows per block
-    low, high = np.full(d, np.inf, X.dtype), np.full(d, -np.inf, X.dtype)
+    low = high = None
     for first in range(0, n, rows):
         part = X[first : first + rows]
         whole = part.shape[0] - part.shape[0] % k  # the rows that fill groups of k
         for piece in (part[:whole].reshape(-1, k * d), part[whole:]):  # groups, then the rest
             if piece.size:
-                np.minimum(low, np.minimum.reduce(piece, axis=0).reshape(-1, d).min(0), out=low)
-                np.maximum(high, np.maximum.reduce(piece, axis=0).reshape(-1, d).max(0), out=high)
+                lows = np.minimum.reduce(piece, axis=0).reshape(-1, d).min(0)
+                highs = np.maximum.reduce(piece, axis=0).reshape(-1, d).max(0)
+                if low is None:
+                    low, high = lows, highs
+                else:
+                    np.minimum(low, lows, out=low)
+                    np.maximum(high, highs, out=high)
     return low, high
 
 
