@@ -374,12 +374,12 @@ class _Record:
         self.training = training
         self.loss: list[Array] = []
         self.val_loss: list[Array] = []
-        # per epoch, (3, K, L): ||dW_l||^2 at the epoch's last step, ||W_l(end) - W_l(start)||^2
-        # over the epoch, and ||W_l(start)||^2
+        # blocks of epochs, (epochs, 3, K, L): ||dW_l||^2 at the epoch's last step,
+        # ||W_l(end) - W_l(start)||^2 over the epoch, and ||W_l(start)||^2
         self.squares: list[Array] = []
         params = training.params
-        # Small networks keep (dW, W(end) - W(start), W(start)) of up to 64 epochs and reduce
-        # them together: an epoch of a tiny network costs about as much as those reductions.
+        # Small networks keep (dW, W(end), W(start)) of up to 64 epochs and reduce them
+        # together: an epoch of a tiny network costs about as much as those reductions.
         epochs = max(1, min(64, self.KEPT // (3 * params.size)))
         small = params.size <= self.LARGE
         self.kept = np.empty((epochs, 3, *params.shape), params.dtype) if small else None
@@ -392,9 +392,9 @@ class _Record:
         t = self.training
         self.loss.append(loss)
         if self.kept is not None:
-            gradients, change, start_copy = self.slots[self.n_kept]
+            gradients, end_copy, start_copy = self.slots[self.n_kept]
             gradients[...] = t.grads
-            np.subtract(t.params, start, out=change)
+            end_copy[...] = t.params
             start_copy[...] = start
             self.n_kept += 1
             if self.n_kept == len(self.kept):
@@ -408,13 +408,14 @@ class _Record:
                 d = np.subtract(t.params[:, cols], start[:, cols], out=change[:, : cols.stop - a])
                 for i, x in enumerate((t.grads[:, cols], d, start[:, cols])):
                     squares[i, :, layer] += np.einsum("kp,kp->k", x, x)
-        self.squares.append(squares)
+        self.squares.append(squares[None])
 
     def _reduce_kept(self) -> None:
         """Sums of squares per layer of the kept epochs, in one reduction."""
         kept = self.kept[: self.n_kept]
+        np.subtract(kept[:, 1], kept[:, 2], out=kept[:, 1])  # W(end) - W(start)
         np.multiply(kept, kept, out=kept)
-        self.squares.extend(np.add.reduceat(kept, self.training.starts, axis=-1)[..., ::2])
+        self.squares.append(np.add.reduceat(kept, self.training.starts, axis=-1)[..., ::2])
         self.n_kept = 0
 
     def fill(self, history: History, k: int) -> None:
@@ -425,7 +426,7 @@ class _Record:
             if self.kept is not None:
                 self._reduce_kept()
             if self.loss:
-                squares = np.array(self.squares)[:, :, k].transpose(1, 0, 2)
+                squares = np.concatenate(self.squares)[:, :, k].transpose(1, 0, 2)
                 gradient_sq, change_sq, weight_sq = squares
                 history.gradient_norms = np.sqrt(gradient_sq).tolist()
                 history.update_ratios = np.sqrt(change_sq / np.maximum(weight_sq, 1e-30)).tolist()
