@@ -21,6 +21,8 @@ biases ``(K, n_out)``, activations ``(K, n, n_out)``; ``@`` and ``.mT`` work on 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .activations import Activation, ActivationLike
@@ -134,7 +136,7 @@ class Dense:
         return f"Dense({self.n_in} -> {self.n_out}, {name})"
 
 
-def product_for(a: Array, b: Array):
+def product_for(a: Array, b: Array) -> Callable[..., Array]:
     """The function that computes ``a @ b`` over the last two axes (with ``out=``).
 
     Plain matrices go through ``np.dot``: the same BLAS product, with half the call overhead of
