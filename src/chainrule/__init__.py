@@ -8,7 +8,7 @@
 from .activations import Activation
 from .callbacks import Callback, EarlyStopping, LambdaCallback
 from .diagnose import Finding, diagnose, format_findings
-from .gradcheck import GradientReport, check_gradients
+from .explain import GradientReport, check_gradients, check_update
 from .initializers import Uniform
 from .interop import from_torch
 from .io import load, load_model
@@ -38,6 +38,7 @@ __all__ = [
     "SGD",
     "Uniform",
     "check_gradients",
+    "check_update",
     "diagnose",
     "from_torch",
     "format_findings",

@@ -644,7 +644,11 @@ def doctor(data: str, plot: str | None, quiet: bool, verbose: bool, as_json: boo
 
 # -- gradcheck -----------------------------------------------------------------------------------
 def _import_object(spec: str) -> Any:
-    """The object named by ``file.py:name`` or ``package.module:name`` (the user's own code)."""
+    """The object named by ``file.py:name`` or ``package.module:name`` (the user's own code).
+
+    A module name is looked up from the current folder first, as ``uvicorn`` and ``pytest``
+    do: ``chainrule gradcheck mynet:loss ...`` finds ``mynet.py`` where it is run.
+    """
     import importlib
     import importlib.util
 
@@ -664,6 +668,8 @@ def _import_object(spec: str) -> Any:
                 sys.modules[module_name] = module
                 loaded.loader.exec_module(module)
         else:
+            if os.getcwd() not in sys.path:
+                sys.path.insert(0, os.getcwd())
             module = importlib.import_module(source)
     except UserError:
         raise
@@ -676,47 +682,76 @@ def _import_object(spec: str) -> Any:
 
 
 @main.command()
-@click.argument("loss_spec", metavar="MODULE:LOSS_FN")
-@click.argument("grad_spec", metavar="MODULE:GRAD_FN")
-@click.argument("params_spec", metavar="MODULE:PARAMS")
+@click.argument("specs", nargs=-1, metavar="MODULE:LOSS_FN [MODULE:GRAD_FN] MODULE:PARAMS")
+@click.option("--step", "step_spec", metavar="MODULE:STEP",
+              help="Check a training step that updates the parameters in place (instead of a "
+                   "gradient function); needs --learning-rate.")
+@click.option("--learning-rate", "--lr", "learning_rate",
+              type=click.FloatRange(min=0, min_open=True), help="The step's learning rate.")
+@click.option("--x", "x_spec", metavar="MODULE:NAME",
+              help="Your training inputs, to identify your network and name each mistake "
+                   "[default: found where your loss reads them].")
+@click.option("--y", "y_spec", metavar="MODULE:NAME", help="Your training targets (with --x).")
 @click.option("--rtol", type=click.FloatRange(min=0, min_open=True), default=1e-5,
               show_default=True, help="Relative tolerance.")
 @click.option("--atol", type=click.FloatRange(min=0, min_open=True), default=1e-3,
               show_default=True, help="Floor of the comparison, relative to the loss.")
 @output_options
-def gradcheck(loss_spec: str, grad_spec: str, params_spec: str, rtol: float, atol: float,
-              quiet: bool, verbose: bool, as_json: bool) -> None:
-    """Check a hand-written gradient against finite differences.
+def gradcheck(specs: tuple[str, ...], step_spec: str | None, learning_rate: float | None,
+              x_spec: str | None, y_spec: str | None, rtol: float, atol: float, quiet: bool,
+              verbose: bool, as_json: bool) -> None:
+    """Check your own backpropagation against finite differences, and name the mistake.
 
-    Each argument names an object in your code as FILE.py:NAME or package.module:NAME:
-    loss_fn(params) -> float, grad_fn(params) -> gradients in the same structure, and the
-    parameters (a dict or list of arrays, or a function returning them). Your file is
-    imported, i.e. run. Exit code 0 when every gradient is right, 1 when one is wrong,
-    2 for bad input.
+    Each argument names an object in your code as MODULE:NAME (a module in the current folder,
+    FILE.py:NAME, or package.module:NAME): loss_fn(params) -> float, grad_fn(params) ->
+    gradients in the same structure, and the parameters (a dict or list of arrays, or a
+    function returning them). With --step, your training step replaces grad_fn: it must
+    update the parameters in place by plain gradient descent. Your file is imported, i.e. run.
+    Exit code 0 when every gradient is right, 1 when one is wrong, 2 for bad input.
 
     \b
     Examples:
-      chainrule gradcheck mynet.py:loss_fn mynet.py:grad_fn mynet.py:params
-      chainrule gradcheck mypkg.model:loss mypkg.model:grad mypkg.model:init_params --json
+      chainrule gradcheck mynet:loss_fn mynet:grad_fn mynet:params
+      chainrule gradcheck mynet:loss mynet:grad mynet:params --x mynet:X --y mynet:y
+      chainrule gradcheck --step mynet:train_step mynet:loss mynet:params --learning-rate 0.5
     """
-    from .gradcheck import check_gradients
+    from .explain import check_gradients, check_update
 
-    loss_fn, grad_fn, params = (_import_object(s) for s in (loss_spec, grad_spec, params_spec))
+    wanted = 2 if step_spec else 3
+    if len(specs) != wanted:
+        shape = ("MODULE:LOSS_FN MODULE:PARAMS with --step" if step_spec
+                 else "MODULE:LOSS_FN MODULE:GRAD_FN MODULE:PARAMS")
+        raise UserError(f"expected {wanted} arguments, {shape}; got {len(specs)}")
+    if step_spec and learning_rate is None:
+        raise UserError("--step needs --learning-rate: the rate your step updates with")
+    if (x_spec is None) != (y_spec is None):
+        raise UserError("give both --x and --y (your inputs and targets), or neither")
+    loss_fn, params = _import_object(specs[0]), _import_object(specs[-1])
+    fn = _import_object(step_spec or specs[1])
+    data = {} if x_spec is None else {"X": _import_object(x_spec), "y": _import_object(y_spec)}
     try:
         if callable(params):
             params = params()
-        report = check_gradients(loss_fn, grad_fn, params, rtol=rtol, atol=atol)
+        if step_spec:
+            report = check_update(fn, params, loss_fn, learning_rate, rtol=rtol, atol=atol,
+                                  **data)
+        else:
+            report = check_gradients(loss_fn, fn, params, rtol=rtol, atol=atol, **data)
     except Exception as error:  # the user's functions failed: bad input, no traceback
         raise UserError(f"gradient check failed to run: {type(error).__name__}: {error}") from None
     if as_json:
         _echo_json({
             "ok": report.ok, "failed": [str(name) for name in report.failed],
+            "mistakes": {str(name): code for name, code in report.mistakes.items()},
+            "network": report.network, "points": report.points,
             "rtol": report.rtol, "atol": report.atol, "notes": report.notes,
             "parameters": [{"name": str(row.name), "shape": list(row.shape),
                             "max_abs_error": row.max_abs_error,
                             "max_rel_error": row.max_rel_error,
                             "worst_index": list(row.worst_index), "verdict": row.verdict,
-                            "explanation": row.explanation} for row in report.rows],
+                            "mistake": row.mistake, "yours": row.yours, "right": row.right,
+                            "factor": row.factor, "explanation": row.explanation}
+                           for row in report.rows],
         })
     elif not quiet:
         click.echo(str(report))

@@ -1,0 +1,224 @@
+"""Naming the mistake: the zoo (one member per code at four shapes of learner code), the five
+questions' code as the learners wrote it, check_update, and what the report says."""
+
+from __future__ import annotations
+
+import importlib
+
+import mistake_zoo as zoo
+import numpy as np
+import pytest
+
+from chainrule.explain import MISTAKES, check_gradients, check_update
+
+QUESTIONS = ["q000", "q001", "q002", "q003", "q004"]
+
+
+def ids(members: list[zoo.Member]) -> list[str]:
+    return [m.name for m in members]
+
+
+def named(report) -> dict[str, str]:
+    return {str(name): code for name, code in report.mistakes.items()}
+
+
+# -- the zoo --------------------------------------------------------------------------------------
+def test_the_zoo_has_every_code_at_every_shape() -> None:
+    assert set(zoo.CODES) == set(MISTAKES)
+    for shape in zoo.SHAPES:
+        codes = {m.bug for m in zoo.BUGGY if m.shape == shape.__name__}
+        assert codes == set(MISTAKES)
+
+
+@pytest.mark.parametrize("member", zoo.BUGGY, ids=ids(zoo.BUGGY))
+def test_every_member_gets_its_code_on_exactly_its_wrong_parameters(member: zoo.Member) -> None:
+    report = check_gradients(member.loss, member.grad, member.params, X=member.X, y=member.y)
+    assert named(report) == member.expected, str(report)
+    for row in report.rows:
+        assert (row.mistake is None) == row.ok
+    if member.bug != "unexplained":
+        assert all(row.yours for row in report.rows if not row.ok), str(report)
+
+
+@pytest.mark.parametrize("member", zoo.BUGGY, ids=ids(zoo.BUGGY))
+def test_the_correct_twin_is_never_flagged(member: zoo.Member) -> None:
+    twin = getattr(zoo, member.shape)(None)
+    twin_params = member.params  # the buggy member's own starting point
+    report = check_gradients(twin.loss, twin.grad, twin_params, X=member.X, y=member.y)
+    assert report.ok and report.mistakes == {}, str(report)
+
+
+@pytest.mark.parametrize("member", [m for m in zoo.BUGGY if m.bug in (
+    "not-computed", "sign", "scale")], ids=ids([m for m in zoo.BUGGY if m.bug in (
+        "not-computed", "sign", "scale")]))
+def test_without_the_data_the_numbers_alone_still_name_zero_sign_and_scale(
+        member: zoo.Member) -> None:
+    # the zoo's losses read module globals the data discovery does not trust to be data
+    # (CHAIN_X, XOR_X, ...): pass nothing, and the pattern alone must still be right
+    report = check_gradients(member.loss, member.grad, member.params)
+    assert named(report) == member.expected, str(report)
+
+
+def test_the_mistake_does_not_depend_on_the_order_of_the_keys() -> None:
+    member = zoo.chain("derivative-at-wrong-value")
+    for order in (("w1", "w2", "b1", "b2"), ("b2", "w2", "b1", "w1")):
+        params = {k: member.params[k] for k in order}
+        report = check_gradients(member.loss, member.grad, params, X=member.X, y=member.y)
+        assert named(report) == {"w1": "derivative-at-wrong-value",
+                                 "b1": "derivative-at-wrong-value"}, str(report)
+
+
+def test_not_carried_back_is_said_only_from_the_structure() -> None:
+    # a one-layer logistic regression with a wrong gradient has no layer to carry back to
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 3)), (rng.random(20) > 0.5) * 1.0
+
+    def loss(p):
+        a = 1 / (1 + np.exp(-(X @ p["w"] + p["b"])))
+        return float(-np.mean(y * np.log(a) + (1 - y) * np.log(1 - a)))
+
+    def grad(p):
+        a = 1 / (1 + np.exp(-(X @ p["w"] + p["b"])))
+        return {"w": X.T @ (a - y) / len(y) * 1.5, "b": np.mean(a - y) * 1.5}
+
+    report = check_gradients(loss, grad, {"w": rng.normal(size=3), "b": 0.1}, X=X, y=y)
+    assert named(report) == {"w": "scale", "b": "scale"}
+    assert not any("carried back" in note for note in report.notes)
+    # question 000's layer that is never updated is not "not carried back" either
+    report = check_gradients(*_q("q000").step_as_grad(), X=[1, 0], y=[1])
+    assert named(report) == {"W1": "not-computed"}
+    assert not any("carried back" in note for note in report.notes)
+
+
+def test_formulas_are_in_the_learners_names() -> None:
+    member = zoo.chain("wrong-input")
+    report = check_gradients(member.loss, member.grad, member.params, X=member.X, y=member.y)
+    row = report["w2"]
+    assert row.yours.startswith("dw2 = δ2·w2: the weight itself where the input a1 belongs")
+    assert row.right.startswith("dL/dw2 = Σ over the samples of δ2·a1")
+    assert "w2: analytic" in row.explanation and "fix:" in row.explanation
+    assert any("z1 = w1·x + b1" in note for note in report.notes)
+
+
+def test_a_forward_pass_mistake_is_shown_where_it_is() -> None:
+    member = zoo.softmax("forward-pass")
+    report = check_gradients(member.loss, member.grad, member.params, X=member.X, y=member.y)
+    assert "over the samples" in report["W2"].yours
+    member = zoo.xor("forward-pass")  # b2 left out of the loss: no classic variant
+    report = check_gradients(member.loss, member.grad, member.params, X=member.X, y=member.y)
+    assert "your gradient is exactly that of 2-2-1" in report["b2"].yours
+    assert report.network.startswith("2-2-1")
+
+
+def test_an_arbitrary_factor_is_a_scale_with_its_value() -> None:
+    member = zoo.xor()
+    report = check_gradients(member.loss, lambda p: {k: 0.1 * v for k, v in
+                                                     member.grad(p).items()}, member.params)
+    assert set(report.mistakes.values()) == {"scale"}
+    assert all(row.factor == pytest.approx(0.1) for row in report.rows)
+    assert "a missing factor of 10" in report["W1"].yours
+    assert "learning rate" in report["W1"].yours
+
+
+def test_a_scale_and_a_structural_mistake_together_name_the_structural_one() -> None:
+    member = zoo.chain("wrong-input")  # and a learning rate left inside the gradient
+    report = check_gradients(member.loss, lambda p: {k: 0.1 * v for k, v in
+                                                     member.grad(p).items()},
+                             member.params, X=member.X, y=member.y)
+    assert report.mistakes["w2"] == "wrong-input"
+    assert report["w2"].factor == pytest.approx(0.1)
+    assert "times 0.1" in report["w2"].yours
+
+
+# -- check_update ---------------------------------------------------------------------------------
+def as_step(member: zoo.Member, rate: float):
+    """The member's gradient as a training step that updates in place (the stale-weights
+    member's gradient has already updated W2, with the zoo's RATE)."""
+    def step(p):
+        grads = member.grad(p)
+        for name, g in grads.items():
+            if not (member.bug == "stale-weights" and name == "W2"):
+                p[name] = p[name] - rate * g
+    return step
+
+
+@pytest.mark.parametrize("bug", ["not-computed", "derivative-missing", "stale-weights",
+                                 "wrong-input", None])
+def test_check_update_recovers_the_implied_gradient(bug: str | None) -> None:
+    member = zoo.xor(bug)
+    report = check_update(as_step(member, zoo.RATE), member.params, member.loss, zoo.RATE,
+                          X=member.X, y=member.y)
+    assert named(report) == member.expected, str(report)
+    assert "implied" in str(report) or report.ok
+
+
+def test_check_update_may_return_the_new_parameters() -> None:
+    def step(w1, b1, w2, b2):
+        g = zoo.chain_grad({"w1": w1, "b1": b1, "w2": w2, "b2": b2}, "wrong-input")
+        return w1 - 0.5 * g["w1"], b1 - 0.5 * g["b1"], w2 - 0.5 * g["w2"], b2 - 0.5 * g["b2"]
+
+    def loss(w1, b1, w2, b2):
+        return zoo.chain_loss({"w1": w1, "b1": b1, "w2": w2, "b2": b2})
+
+    report = check_update(step, {"w1": 0.3, "b1": -0.2, "w2": 0.8, "b2": 0.1}, loss, 0.5,
+                          X=zoo.CHAIN_X, y=zoo.CHAIN_Y)
+    assert named(report) == {"w2": "wrong-input"}
+
+
+def test_check_update_refuses_a_bad_rate_and_a_bad_return() -> None:
+    member = zoo.xor()
+    with pytest.raises(ValueError, match="learning_rate must be a positive number"):
+        check_update(as_step(member, 0.3), member.params, member.loss, 0)
+    with pytest.raises(ValueError, match="step returned something"):
+        check_update(lambda p: 3, member.params, member.loss, 0.1)
+
+
+# -- the five questions ---------------------------------------------------------------------------
+def _q(name: str):
+    module = importlib.import_module(f"questions.{name}")
+
+    def step_as_grad():
+        rate = module.LEARNING_RATE
+
+        def grad(p):
+            before = {k: np.asarray(v, dtype=float).copy() for k, v in p.items()}
+            after = module.step(p) or p
+            return {k: (before[k] - np.asarray(after[k], dtype=float)) / rate for k in p}
+        return module.loss, grad, module.params
+
+    module.step_as_grad = step_as_grad
+    return module
+
+
+@pytest.mark.parametrize("name", ["q000", "q001", "q003", "q004"])
+def test_each_questions_training_step_gets_its_mistake_named(name: str) -> None:
+    q = _q(name)
+    report = check_update(q.step, q.params, q.loss, q.LEARNING_RATE)
+    assert named(report) == q.MISTAKES, str(report)
+    assert report.network, "identified from the parameters and the loss alone"
+
+
+def test_question_002s_right_backpropagation_is_not_flagged() -> None:
+    q = _q("q002")
+    report = check_gradients(q.loss, q.grad, q.params)
+    assert report.ok, str(report)
+    assert report.network == "3-4-1, sigmoid then sigmoid, loss half the sum of (a - t)^2"
+
+
+def test_question_002s_printed_loss_is_not_the_loss_its_gradient_descends() -> None:
+    q = _q("q002")
+
+    def printed(p):  # print(np.linalg.norm(a - target) / 2)  # "this is the mean square loss"
+        q.net.w, q.net.b = p
+        return float(np.linalg.norm(q.net.feedforward(q.X[q.SAMPLE]) - q.y[q.SAMPLE]) / 2)
+
+    report = check_gradients(printed, q.grad, q.params)
+    assert set(report.mistakes.values()) == {"forward-pass"}
+    assert "norm" in report.rows[0].yours
+
+
+def test_question_003_names_the_activation_applied_twice_in_the_forward_pass() -> None:
+    q = _q("q003")
+    report = check_update(q.step, q.params, q.loss, q.LEARNING_RATE)
+    assert "applied twice in layer 2" in report.network
+    assert "sigmoid(sigmoid(z2))" in report.rows[0].yours
