@@ -336,6 +336,85 @@ def test_gradcheck_module_name(user_module, monkeypatch):
     assert result.exit_code == 0, result.output
 
 
+STEP_CODE = '''
+import math
+
+LEARNING_RATE = 0.5
+x, target = [0.5], [1.0]
+params = {"w1": 0.3, "b1": 0.1, "w2": -0.4, "b2": 0.2}
+
+
+def sigmoid(z):
+    return 1 / (1 + math.exp(-z))
+
+
+def loss(p):
+    h = sigmoid(x[0] * p["w1"] + p["b1"])
+    return (sigmoid(h * p["w2"] + p["b2"]) - target[0]) ** 2
+
+
+def step(p):  # question 004's mistake: the weight where the input belongs
+    h = sigmoid(x[0] * p["w1"] + p["b1"])
+    y = sigmoid(h * p["w2"] + p["b2"])
+    d_y = 2 * (y - target[0]) * y * (1 - y)
+    d_h = d_y * p["w2"] * h * (1 - h)
+    p["w1"] -= LEARNING_RATE * d_h * p["w1"]
+    p["b1"] -= LEARNING_RATE * d_h
+    p["w2"] -= LEARNING_RATE * d_y * p["w2"]
+    p["b2"] -= LEARNING_RATE * d_y
+'''
+
+
+def test_gradcheck_finds_a_module_in_the_current_folder(tmp_path, monkeypatch):
+    (tmp_path / "cwd_right.py").write_text(USER_CODE.format(factor=2))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    result = run("gradcheck", "cwd_right:loss_fn", "cwd_right:grad_fn", "cwd_right:params")
+    assert result.exit_code == 0, result.output
+
+
+def test_gradcheck_checks_a_training_step_and_names_the_mistake(tmp_path, monkeypatch):
+    (tmp_path / "learner.py").write_text(STEP_CODE)
+    monkeypatch.chdir(tmp_path)
+    args = ["gradcheck", "--step", "learner:step", "learner:loss", "learner:params",
+            "--learning-rate", "0.5"]
+    result = run(*args)
+    assert result.exit_code == 1, result.output
+    assert "wrong-input" in result.stdout and "yours: dw1 = δ1·w1" in result.stdout
+    report = json.loads(run(*args, "--json").stdout)
+    assert report["mistakes"] == {"w1": "wrong-input", "w2": "wrong-input"}
+    assert report["network"].startswith("1-1-1, sigmoid then sigmoid")
+    with_data = json.loads(run(*args, "--x", "learner:x", "--y", "learner:target",
+                               "--json").stdout)
+    assert with_data["mistakes"] == report["mistakes"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--step", "learner:step", "learner:loss", "learner:params"], "--step needs --learning-rate"),
+    (["--step", "learner:step", "learner:loss", "learner:grad", "learner:params", "--lr", "1"],
+     "expected 2 arguments"),
+    (["learner:loss", "learner:params"], "expected 3 arguments"),
+    (["learner:loss", "learner:step", "learner:params", "--x", "learner:x"],
+     "give both --x and --y"),
+])
+def test_gradcheck_bad_combinations_are_one_line(tmp_path, monkeypatch, args, message):
+    (tmp_path / "learner.py").write_text(STEP_CODE)
+    monkeypatch.chdir(tmp_path)
+    result = run("gradcheck", *args)
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+
+
+def test_doctor_speaks_command_line_flags():
+    result = run("doctor", "xor", "--layers", "2", "--activation", "sigmoid", "--epochs", "10",
+                 "--restarts", "1", "--no-standardize", "--json")
+    findings = {f["code"]: f for f in json.loads(result.stdout)["findings"]}
+    assert "too-few-updates" in findings
+    assert "--epochs" in findings["too-few-updates"]["hint"]
+    for finding in findings.values():
+        assert "fit(" not in finding["hint"] and "Network(" not in finding["hint"]
+
+
 def test_installed_script_in_a_subprocess(flowers, tmp_path):
     script = shutil.which("chainrule")
     command = [script] if script else [sys.executable, "-c",

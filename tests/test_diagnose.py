@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from chainrule import SGD, Network, Uniform
+from chainrule import SGD, EarlyStopping, Network, Uniform
 from chainrule.diagnose import CODES, SEVERITIES, Finding, diagnose, format_findings
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
@@ -255,7 +255,7 @@ def test_loss_that_ends_above_its_start_means_the_learning_rate_is_too_high():
     net = make_net([2, 4, 1], activation="tanh")
     findings = diagnose(net, XOR_X, XOR_Y, optimizer="sgd", learning_rate=30.0)
     f = expect(findings, "learning-rate-too-high", "warning")
-    assert "ended higher than it started" in f.message
+    assert "overshoot" in f.message and "learning_rate=3 instead of 30" in f.hint
 
 
 def test_loss_that_barely_moves_means_the_learning_rate_is_too_low():
@@ -268,7 +268,7 @@ def test_loss_that_barely_moves_means_the_learning_rate_is_too_low():
 
 def test_one_hidden_unit_cannot_learn_even_odd():
     """Question 004: the 1-1-1 net answers the average for every number."""
-    findings = diagnose(make_net([1, 1, 1]), EVEN_ODD_X, EVEN_ODD_Y)
+    findings = diagnose(make_net([1, 1, 1]), EVEN_ODD_X, EVEN_ODD_Y, restarts=1)
     f = expect(findings, "too-small", "error")
     assert "1-1-1" in f.message and "more hidden units" in f.hint
     c = expect(findings, "constant-output", "error")
@@ -277,17 +277,21 @@ def test_one_hidden_unit_cannot_learn_even_odd():
 
 def test_ten_epochs_are_too_few_updates():
     """Question 001 trained for 10 epochs: the probe continues and the loss keeps falling."""
-    findings = diagnose(make_net([2, 2, 1]), XOR_X, XOR_Y, epochs=10)
+    findings = diagnose(make_net([2, 2, 1]), XOR_X, XOR_Y, epochs=10, restarts=1)
     f = expect(findings, "too-few-updates", "warning")
-    assert "after 10 epoch(s)" in f.message and "epochs=None" in f.hint
+    assert "after 10 epochs" in f.message and "epochs=None" in f.hint
+    assert "continuing the same training" in f.message
 
 
 def test_seed_dependence_is_a_warning_with_one_copy_and_info_with_default_restarts():
     """A 2-2-1 sigmoid net gets stuck on XOR for some initial weights (questions 000, 001)."""
     f = expect(diagnose(make_net([2, 2, 1]), XOR_X, XOR_Y, restarts=1), "seed-dependent",
                "warning")
-    assert re.search(r"\d of 8 random initialisations fit", f.message)
-    assert "restarts=" in f.hint
+    assert re.search(r"of 8 random initialisations .* (\d) fit the training set .*, (\d) got "
+                     r"stuck", f.message)
+    counts = [int(c) for c in re.findall(r"(\d+) (?:fit|got stuck|were still)", f.message)]
+    assert sum(counts) == 8  # the counts add up
+    assert "restarts" in f.hint and "16 copies" in f.hint  # never fewer than the default
     expect(diagnose(make_net([2, 2, 1]), XOR_X, XOR_Y), "seed-dependent", "info")
 
 
@@ -302,17 +306,17 @@ def test_labels_that_do_not_belong_to_the_inputs_are_not_learned():
     X, y = rng.normal(size=(400, 2)), rng.integers(0, 2, 400) * 1.0  # y shuffled away from X
     findings = diagnose(make_net([2, 2, 1], activation="tanh"), X, y)
     f = expect(findings, "not-learning", "warning")
-    assert "none of 8 initialisations fit" in f.message and "X and y" in f.hint
+    assert "none of 8 initialisations learned" in f.message and "X and y" in f.hint
     assert "healthy" not in by_code(findings)
 
 
 def test_a_probe_that_cannot_run_all_epochs_says_so():
     rng = np.random.default_rng(0)
-    rows = rng.integers(0, 4, 1000)  # question 001: 1000 samples, online updates, 10 epochs
-    findings = diagnose(make_net([2, 2, 1]), XOR_X[rows], XOR_Y[rows], epochs=10, batch_size=1,
-                        optimizer="sgd", learning_rate=1.0)
+    rows = rng.integers(0, 4, 1000)  # question 001: 1000 samples, online updates
+    findings = diagnose(make_net([2, 2, 1]), XOR_X[rows], XOR_Y[rows], epochs=100, batch_size=1,
+                        optimizer="sgd", learning_rate=0.01, restarts=1)
     f = expect(findings, "probe-truncated", "info")
-    assert "of your 10 epochs" in f.message
+    assert "of your 100 epochs" in f.message
     assert "constant-output" not in by_code(findings)  # not judged from a partial run
 
 
@@ -394,3 +398,185 @@ def test_uncentred_inputs_that_block_learning_are_named_as_the_cause():
     # the same data, standardised, gets no such finding
     z = (x - x.mean()) / x.std()
     assert "unscaled-inputs" not in {f.code for f in diagnose(Network([1, 16, 1], seed=0), z, y)}
+
+
+# -- rules as small units --------------------------------------------------------------------------
+def test_every_rule_is_a_small_documented_unit_and_every_code_has_one():
+    from chainrule.explain.doctor import RULES
+
+    known = {"raw", "network", "start", "run", "validation", "probe"}
+    for rule in RULES:
+        assert set(rule.codes) <= set(CODES)
+        assert set(rule.needs) <= known
+        assert rule.when, f"{rule.check.__name__} says when it fires"
+    assert {code for rule in RULES for code in rule.codes} == set(CODES)
+    # data first, then units, curves, probes; the verdict last (whatever the imports' order)
+    assert RULES[0].codes[0] == "targets-out-of-range" and RULES[-1].codes == ("healthy",)
+    assert [r.codes[0] for r in RULES].index("constant-targets") < [
+        r.codes[0] for r in RULES].index("symmetric-units")
+
+
+def test_a_rule_may_report_only_its_own_codes():
+    from chainrule.explain.doctor.case import Case
+    from chainrule.explain.doctor.hints import Hints
+    from chainrule.explain.doctor.rules import Rule
+
+    case = Case(make_net([2, 2, 1]), XOR_X, XOR_Y, None, {}, Hints(), False)
+    rogue = Rule(("healthy",), (), lambda c: c.add("too-small", "error", "m", "h"))
+    with pytest.raises(AssertionError, match="reported too-small"):
+        case.check(rogue)
+
+
+# -- real data: healthy runs stay quiet, memorising runs are named -------------------------------
+def standardised(X: np.ndarray) -> np.ndarray:
+    std = X.std(axis=0)
+    return (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
+
+
+def real_table(name: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """A real table shipped in a package: inputs standardised, and the number of classes (0 for
+    regression, whose targets are standardised too)."""
+    if name == "penguins":
+        penguins = pytest.importorskip("palmerpenguins").load_penguins().dropna()
+        X = penguins[["bill_length_mm", "bill_depth_mm", "flipper_length_mm",
+                      "body_mass_g"]].to_numpy(float)
+        y = penguins["species"].astype("category").cat.codes.to_numpy()
+        return standardised(X), y, 3
+    datasets = pytest.importorskip("sklearn.datasets")
+    data = getattr(datasets, f"load_{name}")()
+    X, y = standardised(data.data.astype(float)), data.target
+    if name == "diabetes":
+        return X, (y - y.mean()) / y.std(), 0
+    if name == "digits":
+        X, y = X[:600], y[:600]
+    return X, y, len(np.unique(y))
+
+
+def real_net(X: np.ndarray, classes: int, **kwargs) -> Network:
+    if classes == 0:
+        return make_net([X.shape[1], 16, 1], activation="tanh", output_activation="identity",
+                        **kwargs)
+    if classes == 2:
+        return make_net([X.shape[1], 16, 1], activation="tanh", loss="bce", **kwargs)
+    return make_net([X.shape[1], 16, classes], activation="tanh", output_activation="softmax",
+                    loss="cross_entropy", **kwargs)
+
+
+def halves(X: np.ndarray, y: np.ndarray) -> tuple:
+    rows = np.random.default_rng(0).permutation(len(X))
+    cut = int(0.8 * len(X))
+    return X[rows[:cut]], y[rows[:cut]], X[rows[cut:]], y[rows[cut:]]
+
+
+REAL = ["iris", "wine", "breast_cancer", "digits", "diabetes", "penguins"]
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_healthy_training_on_real_tables_gets_no_warning(name):
+    X, y, classes = real_table(name)
+    X_train, y_train, X_val, y_val = halves(X, y)
+    findings = diagnose(real_net(X, classes), X_train, y_train)
+    assert problems(findings) == [], format_findings(findings)
+    net = real_net(X, classes)
+    history = net.fit(X_train, y_train, validation_data=(X_val, y_val),
+                      callbacks=[EarlyStopping(patience=10)])
+    findings = diagnose(net, X_train, y_train, history=history, validation_data=(X_val, y_val))
+    assert problems(findings) == [], format_findings(findings)
+
+
+def test_a_healthy_relu_softmax_net_is_not_called_seed_dependent():
+    """Copies that have not fitted 300 noisy rows perfectly are not stuck: judged on trend."""
+    X, labels = blobs(300, seed=1)
+    X = X + np.random.default_rng(2).normal(scale=0.8, size=X.shape)
+    net = make_net([2, 16, 32, 3], activation="relu", output_activation="softmax",
+                   loss="cross_entropy")
+    findings = diagnose(net, X, labels)
+    assert "seed-dependent" not in by_code(findings), format_findings(findings)
+
+
+def memorising() -> tuple:
+    """Noisy labels, few rows, a wide net trained for a fixed, long time."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(80, 5))
+    y = ((X[:, 0] + rng.normal(scale=1.0, size=80)) > 0) * 1.0
+    return X[:40], y[:40], X[40:], y[40:]
+
+
+def test_a_run_that_memorises_is_overfitting_with_the_best_epoch():
+    X, y, X_val, y_val = memorising()
+    net = make_net([5, 64, 1], activation="tanh", loss="bce")
+    history = net.fit(X, y, epochs=300, optimizer="adam", learning_rate=0.01,
+                      validation_data=(X_val, y_val))
+    findings = diagnose(net, X, y, history=history, validation_data=(X_val, y_val))
+    f = expect(findings, "overfitting", "warning")
+    assert re.search(r"lowest at epoch \d+", f.message) and "memorises" in f.message
+    assert "EarlyStopping" in f.hint and "weight_decay" in f.hint
+    # the probe repeats the same training and says the same
+    probe = diagnose(make_net([5, 64, 1], activation="tanh", loss="bce"), X, y, epochs=300,
+                     optimizer="adam", learning_rate=0.01, validation_data=(X_val, y_val))
+    expect(probe, "overfitting", "warning")
+    # stopping on the validation loss, the same training does not memorise
+    net = make_net([5, 64, 1], activation="tanh", loss="bce")
+    history = net.fit(X, y, epochs=300, optimizer="adam", learning_rate=0.01,
+                      validation_data=(X_val, y_val), callbacks=[EarlyStopping(patience=10)])
+    findings = diagnose(net, X, y, history=history, validation_data=(X_val, y_val))
+    assert "overfitting" not in by_code(findings), format_findings(findings)
+
+
+# -- the probe and a real run agree ----------------------------------------------------------------
+QUESTION_RUNS = {
+    "002 (3-4-1, 125 online epochs)": (
+        lambda: make_net([3, 4, 1], init="glorot_normal"),
+        np.array([[a, b, c] for a in (0, 1) for b in (0, 1) for c in (0, 1)], float),
+        np.array([1, 1, 1, 0, 1, 0, 1, 1], float),
+        {"epochs": 125, "batch_size": 1, "optimizer": "sgd", "learning_rate": 0.2}),
+    "003 (2-1-1 from zeros, 20 epochs)": (
+        lambda: make_net([2, 1, 1], init="zeros"), XOR_X, np.array([0, 0, 0, 1], float),
+        {"epochs": 20, "optimizer": "sgd", "learning_rate": 0.1}),
+    "001 (2-2-1, 10 epochs, one net)": (
+        lambda: make_net([2, 2, 1]), XOR_X, XOR_Y, {"epochs": 10, "restarts": 1}),
+}
+
+
+@pytest.mark.parametrize("name", QUESTION_RUNS)
+def test_the_probe_and_the_learners_own_run_agree(name):
+    make, X, y, settings = QUESTION_RUNS[name]
+    probe = diagnose(make(), X, y, **settings)
+    net = make()
+    history = net.fit(X, y, **settings)
+    own = diagnose(net, X, y, history=history, **settings)
+    run_codes = {"too-few-updates", "constant-output", "learning-rate-too-high",
+                 "learning-rate-too-low", "overfitting", "healthy"}
+    assert {f.code for f in probe} & run_codes == {f.code for f in own} & run_codes, (
+        format_findings(probe) + "\n" + format_findings(own))
+    assert "too-few-updates" in by_code(own)
+
+
+def test_constant_output_points_to_other_findings_only_when_there_are_some():
+    findings = diagnose(make_net([1, 1, 1]), EVEN_ODD_X, EVEN_ODD_Y, restarts=1)
+    f = expect(findings, "constant-output", "error")
+    assert "the other findings say why (too-small)" in f.hint
+    net = make_net([2, 2, 1], init="zeros")
+    history = net.fit(XOR_X, XOR_Y, epochs=2000, optimizer="sgd", learning_rate=0.5, restarts=1)
+    findings = by_code(diagnose(net, XOR_X, XOR_Y, history=history))
+    if set(findings) == {"constant-output", "symmetric-units"}:
+        assert "symmetric-units" in findings["constant-output"].hint
+    lone = [f for f in diagnose(make_net([1, 1, 1]), EVEN_ODD_X, EVEN_ODD_Y, restarts=1,
+                                probe=False)]
+    assert all("other findings" not in f.hint for f in lone)
+
+
+# -- the command line's words ----------------------------------------------------------------------
+def test_hints_speak_flags_to_the_command_line_and_python_to_the_library():
+    settings = {"epochs": 10, "restarts": 1}
+    python = by_code(diagnose(make_net([2, 2, 1]), XOR_X, XOR_Y, **settings))
+    cli = by_code(diagnose(make_net([2, 2, 1]), XOR_X, XOR_Y, hints="cli", **settings))
+    assert python.keys() == cli.keys()
+    assert "fit(..., epochs=None)" in python["too-few-updates"].hint
+    assert "--epochs" in cli["too-few-updates"].hint
+    for f in cli.values():
+        assert "fit(" not in f.hint and "Network(" not in f.hint, f.hint
+    seeds = by_code(diagnose(make_net([2, 2, 1]), XOR_X, XOR_Y, restarts=1, hints="cli"))
+    assert "--restarts" in seeds["seed-dependent"].hint
+    with pytest.raises(ValueError, match="hints must be 'python' or 'cli'"):
+        diagnose(make_net([2, 2, 1]), XOR_X, XOR_Y, hints="shell")

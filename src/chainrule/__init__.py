@@ -7,8 +7,14 @@
 
 from .activations import Activation
 from .callbacks import Callback, EarlyStopping, LambdaCallback
-from .diagnose import Finding, diagnose, format_findings
-from .explain import GradientReport, check_gradients, check_update
+from .explain import (
+                      Finding,
+                      GradientReport,
+                      check_gradients,
+                      check_update,
+                      diagnose,
+                      format_findings,
+)
 from .initializers import Uniform
 from .interop import from_torch
 from .io import load, load_model

@@ -609,22 +609,24 @@ def doctor(data: str, plot: str | None, quiet: bool, verbose: bool, as_json: boo
       chainrule doctor data.csv --target price
       chainrule doctor xor --layers 2 --activation sigmoid --no-standardize --plot grads.png
     """
-    try:
-        from .diagnose import diagnose, format_findings
-    except ImportError:
-        raise UserError("this chainrule has no chainrule.diagnose module") from None
+    from .explain import diagnose, format_findings
+
     _check_plot(plot)
-    table, model, train_rows, _ = _prepare(data, options)
+    table, model, train_rows, val_rows = _prepare(data, options)
     X = model.inputs(table.X[train_rows])
     y = model.targets(table.target[train_rows])
-    result = diagnose(model.network, X, y, **_fit_kwargs(options))
+    settings = _fit_kwargs(options)
+    if len(val_rows):  # the rows train holds out: the probe reports overfitting on them
+        settings["validation_data"] = (model.inputs(table.X[val_rows]),
+                                       model.targets(table.target[val_rows]))
+    result = diagnose(model.network, X, y, hints="cli", **settings)
     findings = list(getattr(result, "findings", result))
     if plot:
         from .plotting import plot_gradient_norms
 
         history = getattr(result, "history", None)
         if history is None:  # the diagnosis keeps no history: probe a copy for the picture
-            probe = {"epochs": PLOT_PROBE_EPOCHS, **_fit_kwargs(options)}
+            probe = {"epochs": PLOT_PROBE_EPOCHS, **settings}
             history = model.network.copy().fit(X, y, **probe)
         plot_gradient_norms(plot, history, title=f"{data}: gradient norm per layer")
     if as_json:

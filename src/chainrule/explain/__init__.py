@@ -8,8 +8,10 @@
   what to change.
 """
 
+from .doctor import CODES, Finding, diagnose, format_findings
 from .gradcheck import CODES as MISTAKES
 from .gradcheck import GradientReport, ParameterCheck, check_gradients
 from .update import check_update
 
-__all__ = ["MISTAKES", "GradientReport", "ParameterCheck", "check_gradients", "check_update"]
+__all__ = ["CODES", "MISTAKES", "Finding", "GradientReport", "ParameterCheck", "check_gradients",
+           "check_update", "diagnose", "format_findings"]
