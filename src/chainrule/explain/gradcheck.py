@@ -258,7 +258,7 @@ class Checker:
                 self.rate = self.rate_from_moves(user[-1], self.moved)
         numeric = self.numeric(points, model)
         report = self.compare(points, user, numeric)
-        report.points = labels
+        report.points = self.labels = labels
         if not report.ok:
             self.name_mistakes(report, model, points, user, numeric)
         if model is not None:
@@ -446,7 +446,7 @@ class Checker:
                             "gradient"
             if found.code in ("forward-pass", "activation-applied-twice") and forward_words:
                 row.yours = forward_words
-            row.explanation = _explanation(row, self.what)
+            row.explanation = _explanation(row, self.what, self.labels)
         self.notes.extend(_structure_notes(report, model, findings))
 
     def forward_pass(self, points: list[np.ndarray], user: list[np.ndarray],
@@ -536,9 +536,9 @@ def _samples(model: Model | None) -> int:
     return 0 if model is None else model.X.shape[0]
 
 
-def _explanation(row: ParameterCheck, what: str) -> str:
+def _explanation(row: ParameterCheck, what: str, points: list[str]) -> str:
     entry = label(row.name) + (str(list(row.worst_index)) if row.worst_index else "")
-    where = "" if row.point == 0 else f", point {row.point}"
+    where = "" if row.point == 0 else f", at {points[row.point]}"
     head = words.HEADLINES.get(row.mistake or "", "wrong")
     if row.verdict == "not finite":
         head = "not finite: the gradient contains nan or inf (an overflow in exp?)"
