@@ -113,12 +113,28 @@ def _delta_twice(m: Model, l: int, G: Array, run: Pass, fused: bool) -> Array | 
     return G * derivative * derivative
 
 
-def _on_linear(derivative: Callable[[Array, Array], Array]) -> Callable[..., Array | None]:
+OTHER_DERIVATIVES = {  # a derivative formula as learners write it, from z and a = f(z)
+    "sigmoid": lambda Z, A: A * (1 - A),
+    "tanh": lambda Z, A: 1 - A * A,
+    "relu": lambda Z, A: (Z > 0) * 1.0,
+}
+
+
+def _on_linear(name: str) -> Callable[..., Array | None]:
     def compute(m: Model, l: int, G: Array, run: Pass, fused: bool) -> Array | None:
-        """``G_l * f'(z_l)`` of an activation the (linear or ReLU) layer does not have."""
-        if m.activations[l - 1] not in ("identity", "relu", "leaky_relu"):
+        """``G_l * g'(z_l)``: a derivative on a layer that has no activation."""
+        if m.activations[l - 1] != "identity":
             return None
-        return G * derivative(run.Z[l], run.A[l])
+        return G * OTHER_DERIVATIVES[name](run.Z[l], run.A[l])
+    return compute
+
+
+def _other_function(name: str) -> Callable[..., Array | None]:
+    def compute(m: Model, l: int, G: Array, run: Pass, fused: bool) -> Array | None:
+        """``G_l * g'(z_l)``: another activation's derivative where ``f'`` belongs."""
+        if fused or m.activations[l - 1] in (name, "identity", "softmax"):
+            return None
+        return G * OTHER_DERIVATIVES[name](run.Z[l], run.A[l])
     return compute
 
 
@@ -147,12 +163,18 @@ DELTAS = (
          "{fprime}(a{l}): the derivative taken at a{l} = {f}(z{l}) instead of at z{l}"),
     Part("twice", "derivative-extra", _delta_twice,
          "{fprime}(z{l}) applied twice, or on top of (a - t), where the loss cancels it"),
-    Part("sigmoid' on linear", "derivative-extra", _on_linear(lambda Z, A: A * (1 - A)),
-         "a{l}(1 - a{l}), a sigmoid's derivative, on layer {l}, which has no sigmoid"),
-    Part("tanh' on linear", "derivative-extra", _on_linear(lambda Z, A: 1 - A * A),
-         "1 - a{l}², a tanh's derivative, on layer {l}, which has no tanh"),
-    Part("relu' on linear", "derivative-extra", _on_linear(lambda Z, A: (Z > 0) * 1.0),
-         "(z{l} > 0), a ReLU's derivative, on layer {l}, which has no ReLU"),
+    Part("sigmoid' on linear", "derivative-extra", _on_linear("sigmoid"),
+         "a{l}(1 - a{l}), a sigmoid's derivative, on layer {l}, which has no activation"),
+    Part("tanh' on linear", "derivative-extra", _on_linear("tanh"),
+         "1 - a{l}², a tanh's derivative, on layer {l}, which has no activation"),
+    Part("relu' on linear", "derivative-extra", _on_linear("relu"),
+         "(z{l} > 0), a ReLU's derivative, on layer {l}, which has no activation"),
+    Part("sigmoid' for f'", "derivative-at-wrong-value", _other_function("sigmoid"),
+         "a{l}(1 - a{l}), the sigmoid's derivative, where {f}'s belongs"),
+    Part("tanh' for f'", "derivative-at-wrong-value", _other_function("tanh"),
+         "1 - a{l}², tanh's derivative, where {f}'s belongs"),
+    Part("relu' for f'", "derivative-at-wrong-value", _other_function("relu"),
+         "(z{l} > 0), the ReLU's derivative, where {f}'s belongs"),
     Part("activation", "derivative-missing", _delta_activation,
          "δ{l} = dL/da{l}·a{l}: the activation a{l} where its derivative {fprime}(z{l}) "
          "belongs"),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import ACTIVATIONS
+from ..activations import ACTIVATIONS, Activation
 
 Array = np.ndarray
 
@@ -31,10 +31,21 @@ ERRORS = {
     "ce": (lambda A, T: -T * np.log(A), lambda A, T: -T / A, "-t log a"),
 }
 FUSED = {("sigmoid", "bce"), ("softmax", "ce")}  # dL/dz = c (a - t): f' cancels out
-HIDDEN = ("sigmoid", "tanh", "relu", "leaky_relu", "identity", "softplus", "elu")
+
+
+def _leaky(slope: float) -> Activation:
+    """A leaky ReLU of another slope than chainrule's 0.01 (Keras's default is 0.3)."""
+    return Activation(f"leaky_relu({slope:g})", lambda Z: np.where(Z > 0, Z, slope * Z),
+                      lambda Z, A: np.where(Z > 0, 1.0, slope))
+
+
+FUNCTIONS = {**ACTIVATIONS, **{a.name: a for a in map(_leaky, (0.1, 0.2, 0.3))}}
+HIDDEN = ("sigmoid", "tanh", "relu", "leaky_relu", "identity", "softplus", "elu",
+          "leaky_relu(0.1)", "leaky_relu(0.2)", "leaky_relu(0.3)")
 OUTPUT = ("sigmoid", "identity", "softmax", "tanh", "relu")
 SYMBOL = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu",
-          "identity": "id", "softplus": "softplus", "elu": "elu", "softmax": "softmax"}
+          "identity": "id", "softplus": "softplus", "elu": "elu", "softmax": "softmax",
+          **{name: name for name in HIDDEN if name.startswith("leaky_relu(")}}
 
 
 @dataclass(frozen=True)
@@ -135,7 +146,7 @@ class Model:
             E = np.exp(Z - Z.max(axis=self.softmax_shift, keepdims=True))
             A = E / E.sum(axis=self.softmax_axis, keepdims=True)
         else:
-            A = ACTIVATIONS[name].forward(Z)
+            A = FUNCTIONS[name].forward(Z)
         if layer is not None and layer == self.twice:
             A = self.activate(name, A)
         return A
@@ -171,7 +182,7 @@ class Model:
 
     def derivative(self, layer: int, Z: Array, A: Array) -> Array:
         """``f_l'(z)`` elementwise, given ``a = f_l(z)`` (not for softmax)."""
-        return ACTIVATIONS[self.activations[layer - 1]].derivative(Z, A)
+        return FUNCTIONS[self.activations[layer - 1]].derivative(Z, A)
 
     def through(self, layer: int, G: Array, run: Pass) -> Array:
         """``delta_l = dL/dz_l`` from ``G = dL/da_l`` (the softmax Jacobian for softmax)."""
