@@ -47,8 +47,8 @@ def regression():
 @parametrize_with_checks([
     MLPClassifier(hidden_layer_sizes=(8,), max_iter=100, learning_rate_init=0.01, random_state=0),
     MLPClassifier(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=50, random_state=0),
-    MLPRegressor(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.01, max_iter=100,
-                 tol=1e-2, random_state=0),
+    MLPRegressor(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.002, tol=1e-3,
+                 random_state=0),  # (at 0.01 check_regressor_multioutput diverges, as in sklearn)
     MLPRegressor(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=50, random_state=0),
 ])
 def test_sklearn_estimator_checks(estimator, check):
@@ -73,7 +73,7 @@ def test_signature_matches_sklearn(ours, theirs):
     extras = set(mine) - set(reference)
     assert extras <= {"loss", "class_weight", "restarts", "dtype"}
     assert all(mine[name].kind == inspect.Parameter.KEYWORD_ONLY for name in extras)
-    assert mine["restarts"].default == 1 and mine["dtype"].default == "float64"
+    assert mine["restarts"].default == 1 and mine["dtype"].default is None
 
 
 @pytest.mark.parametrize("ours, theirs", [
@@ -328,8 +328,6 @@ def test_extras_per_layer_activations_dtype_restarts(iris):
     assert est.score(X, y) > 0.9
     with pytest.raises(ValueError, match="one per hidden layer"):
         MLPClassifier(hidden_layer_sizes=(6, 4), activation=["tanh"]).fit(X, y)
-    with pytest.raises(ValueError, match="poisson"):
-        MLPRegressor(loss="poisson").fit(X, y)
     est = MLPClassifier(hidden_layer_sizes=(6,), restarts=4, early_stopping=True, max_iter=50,
                         learning_rate_init=0.05, random_state=0).fit(X, y)
     assert est.score(X, y) > 0.8
