@@ -135,20 +135,20 @@ class _SklearnSchedule(Callback):
         if setup["penalty"]:  # the part of the penalty v * weight_decay does not account for
             loss += setup["penalty"] * sum(  # of the copy whose loss logs["loss"] is
                 float((W * W).sum()) for W, _ in training.copy_of(training.logged_copy))
-        score, best_copy = None, training.logged_copy
+        score = parameters = None
         if self.validation is not None:
             X_val, y_val, w_val = self.validation
             outputs = forward(training.layers, X_val).reshape(
                 training.n_copies, X_val.shape[0], -1)
             scores = [self.est._score_outputs(A, y_val, w_val) for A in outputs]
-            if not np.isnan(scores).all():
-                best_copy = int(np.nanargmax(scores))
+            best_copy = 0 if np.isnan(scores).all() else int(np.nanargmax(scores))
             score = scores[best_copy]
-        parameters = [p for pair in training.copy_of(best_copy) for p in pair]
+            parameters = [p for pair in training.copy_of(best_copy) for p in pair]
         if self.end_epoch(loss, score, parameters):
             training.stop_reason = "converged"
 
-    def end_epoch(self, loss: float, score: float | None, parameters: list[Array]) -> bool:
+    def end_epoch(self, loss: float, score: float | None, parameters: list[Array] | None
+                  ) -> bool:
         """scikit-learn's bookkeeping after an epoch of training loss ``loss`` (and validation
         score ``score`` of the weights ``parameters``, kept if best); True when training stops.
         """
