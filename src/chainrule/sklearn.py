@@ -9,10 +9,12 @@ defaults and set the same fitted attributes (``coefs_``, ``intercepts_``, ``loss
 adapters: all forward and backward computation is :class:`~chainrule.Network`'s, all updates are a
 chainrule :class:`~chainrule.Optimizer`'s. This module only translates the conventions:
 
-* **Losses.** scikit-learn minimises ``L_sk = v * L_cr`` plus ``0.5 alpha ||W||^2 / sum(w)`` per
-  batch, where ``L_cr`` is chainrule's loss (``mse``, ``bce``, ``cross_entropy``, means over samples
-  and outputs) and ``v`` is ``1/2`` for ``squared_error`` (half the mean square), ``n_outputs`` for
-  sigmoid outputs (scikit-learn sums the binary log-loss over outputs) and ``1`` for softmax.
+* **Losses.** scikit-learn minimises ``L_sk = v * L_cr + C`` plus ``0.5 alpha ||W||^2 / sum(w)``
+  per batch, where ``L_cr`` is chainrule's loss (``mse``, ``bce``, ``cross_entropy``, ``poisson``,
+  means over samples and outputs) and ``v`` is ``1/2`` for ``squared_error`` (half the mean
+  square), ``n_outputs`` for sigmoid outputs (scikit-learn sums the binary log-loss over outputs)
+  and for ``poisson`` (half the Poisson deviance, summed over outputs, whose ``C = sum_k mean_i
+  (y log y - y)`` does not depend on the weights; ``C = 0`` otherwise), and ``1`` for softmax.
   Its gradient is ``s * grad L_cr`` with ``s = v`` except ``s = n_outputs / 2`` for multi-output
   squared error (scikit-learn's gradient sums over outputs while its loss value averages them).
   So the adapter trains chainrule's loss with ``weight_decay = alpha / (s * batch_size * mean
@@ -22,22 +24,40 @@ chainrule :class:`~chainrule.Optimizer`'s. This module only translates the conve
   correction. ``loss_`` and ``loss_curve_`` are in scikit-learn's units. Approximations: the
   decay of a shorter last batch (or of batches whose weights average differently) uses the
   nominal batch, and for multi-output squared error the part of the penalty that ``v`` does not
-  cover is taken at the end-of-epoch weights.
+  cover is taken at the end-of-epoch weights; with sample weights, Poisson's ``C`` is the
+  weighted mean over all samples, not batch by batch. scikit-learn clips probabilities to
+  ``[eps, 1 - eps]`` in its log-loss and chainrule does not, so on a sample classified wrongly
+  with a logit beyond about 36 the two ``loss_`` differ.
 * **Solvers.** ``adam`` and ``sgd`` run one :meth:`chainrule.Network.fit` call with a callback that
   applies scikit-learn's stopping rule (``tol``, ``n_iter_no_change``), learning-rate schedules and
-  early stopping (best weights restored). ``lbfgs`` runs ``scipy.optimize.minimize(L-BFGS-B)`` on
-  the flattened parameters with :meth:`chainrule.Network.gradients` (needs SciPy). ``verbose``
-  writes scikit-learn's progress lines to stdout from the callback (not for ``lbfgs``).
+  early stopping (best weights restored). When the loss becomes NaN or inf, scikit-learn goes on
+  with NaN weights; the adapter stops there and records the epochs scikit-learn would still run
+  (NaN losses, the score of NaN outputs, its stopping rule, the ``ConvergenceWarning`` at
+  ``max_iter``), then raises scikit-learn's ``ValueError`` ("Solver produced non-finite parameter
+  weights...") unless early stopping restored finite best weights. ``lbfgs`` runs
+  ``scipy.optimize.minimize(L-BFGS-B)`` on the flattened parameters with
+  :meth:`chainrule.Network.gradients` (needs SciPy). ``verbose`` writes scikit-learn's progress
+  lines to stdout from the callback (not for ``lbfgs``).
 * **warm_start and partial_fit keep the optimizer** (Adam's moments, SGD's velocity, a learning
   rate lowered by ``adaptive``) between calls, unlike scikit-learn, which starts a fresh
   optimizer on every ``fit``. ``partial_fit`` exists for ``sgd`` and ``adam`` only (scikit-learn's
   regressor also offers it for ``lbfgs``).
 * Predictions never warn: :meth:`chainrule.Network.predict`'s out-of-range warning is skipped.
-* Weights start like scikit-learn's (Glorot uniform) but biases start at zero; random streams
-  differ, so results match scikit-learn's in distribution, not bit for bit.
+* **Randomness.** Weights and biases are drawn as scikit-learn draws them, from the same
+  ``RandomState`` in the same order, and the early-stopping split is scikit-learn's: from the same
+  ``random_state`` both start from the same weights and validate on the same samples (full-batch
+  SGD then follows scikit-learn's path to rounding error). The order of the mini-batches comes
+  from a generator seeded from that ``RandomState`` and differs from scikit-learn's; copies beyond
+  the first (``restarts``) start from that generator too.
+* **dtype.** float32 ``X`` trains float32 weights and predicts float32 (``dtype=None``, as
+  scikit-learn); predictions take the type NumPy gives ``X @ coefs_``.
+* **Fitted by hand.** ``partial_fit`` (and ``warm_start``) work from the public fitted attributes
+  (``coefs_``, ``intercepts_``, ``out_activation_``, ``n_outputs_``, ...): when no network fits
+  them, one is rebuilt from them; ``predict`` uses only them.
 * Extras, whose defaults keep scikit-learn's behaviour: ``activation`` may also be any chainrule
   activation name or a list with one per hidden layer; ``loss``; ``class_weight``; ``restarts``
-  (copies trained together, best kept); ``dtype``.
+  (copies trained together, best kept); ``dtype``. No method scikit-learn's estimators lack (no
+  ``decision_function``: meta-estimators choose by what exists).
 
 Sparse inputs are accepted and converted to dense arrays.
 """
