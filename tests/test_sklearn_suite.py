@@ -42,6 +42,20 @@ EXCLUDED = {
 EXPECTED_TESTS = 59  # in scikit-learn 1.9.1's test_mlp.py, parametrised cases counted
 
 
+# After scikit-learn's conftest, which sets BLAS to a thread per physical core: its matrices are
+# tiny, and on a small shared machine a threaded BLAS spins waiting for busy cores (the run took
+# 15-18 s with 2 OpenBLAS threads while other work ran, 6-7 s with 1).
+ONE_BLAS_THREAD = """
+import pytest
+from threadpoolctl import threadpool_limits
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    threadpool_limits(1, user_api="blas")
+"""
+
+
 def rewritten_copy(folder: Path) -> Path:
     """scikit-learn's test file in ``folder``, importing the estimators from chainrule."""
     text = SOURCE.read_text(encoding="utf-8")
@@ -71,6 +85,7 @@ def test_sklearn_mlp_suite_passes_on_chainrule(tmp_path):
     src = str(Path(chainrule.__file__).resolve().parents[1])  # this chainrule, not another
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
     env.pop("SKLEARN_TESTS_GLOBAL_RANDOM_SEED", None)  # scikit-learn's default seed, 42
+    (tmp_path / "conftest.py").write_text(ONE_BLAS_THREAD, encoding="utf-8")
     command = [
         sys.executable, "-m", "pytest", path.name, "-q", "-p", "no:cacheprovider",
         "-p", "sklearn.conftest", f"--rootdir={tmp_path}", f"--junitxml={report}",
