@@ -182,6 +182,25 @@ def test_same_start_split_and_sgd_path_as_sklearn_from_the_same_random_state(
                                    rtol=1e-9)
 
 
+@pytest.mark.parametrize("nesterov", [True, False])
+@pytest.mark.parametrize("schedule", ["adaptive", "invscaling"])
+def test_sgd_schedules_follow_sklearns_path_with_momentum(schedule, nesterov, iris):
+    """When the learning rate changes, scikit-learn's velocity (a step) carries over: chainrule's
+    momentum buffer (a gradient, as PyTorch's) is rescaled to take the same steps."""
+    X, y = iris
+    kwargs = dict(hidden_layer_sizes=5, solver="sgd", learning_rate=schedule,
+                  learning_rate_init=0.05, nesterovs_momentum=nesterov, tol=0.5,
+                  n_iter_no_change=2, max_iter=15, shuffle=False, batch_size=50, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = neural_network.MLPClassifier(**kwargs).fit(X, y)
+        ours = MLPClassifier(**kwargs).fit(X, y)
+    assert ours._optimizer.learning_rate == pytest.approx(theirs._optimizer.learning_rate)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-12)
+    for mine, reference in zip(ours.coefs_, theirs.coefs_, strict=True):
+        np.testing.assert_allclose(mine, reference, rtol=1e-10, atol=1e-13)
+
+
 # -- divergence -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("name, extra, scale", [
     ("MLPRegressor", dict(activation="identity", learning_rate_init=1.0), 100.0),

@@ -20,7 +20,8 @@ chainrule :class:`~chainrule.Optimizer`'s. This module only translates the conve
   So the adapter trains chainrule's loss with ``weight_decay = alpha / (s * batch_size * mean
   sample weight)``, SGD with ``learning_rate = s * learning_rate_init`` and Adam with
   ``epsilon = epsilon / s``: from the same weights, SGD makes scikit-learn's updates to rounding
-  error; Adam differs slightly because chainrule (like PyTorch) adds ``epsilon`` after the bias
+  error (also when ``invscaling`` or ``adaptive`` change the rate: the momentum buffer, a
+  gradient in chainrule as in PyTorch, is rescaled to keep scikit-learn's velocity); Adam differs slightly because chainrule (like PyTorch) adds ``epsilon`` after the bias
   correction. ``loss_`` and ``loss_curve_`` are in scikit-learn's units. Approximations: the
   decay of a shorter last batch (or of batches whose weights average differently) uses the
   nominal batch, and for multi-output squared error the part of the penalty that ``v`` does not
@@ -198,8 +199,8 @@ class _SklearnSchedule(Callback):
                 est.best_validation_score_ = score
                 est._best_parameters = [p.copy() for p in parameters]
         if est.solver == "sgd" and est.learning_rate == "invscaling":
-            self.opt.learning_rate = self.setup["s"] * est.learning_rate_init / (
-                (est.t_ + 1) ** est.power_t)
+            self._set_rate(self.setup["s"] * est.learning_rate_init / (
+                (est.t_ + 1) ** est.power_t))
         if est._no_improvement_count > est.n_iter_no_change:
             if self._stops():
                 return True
@@ -223,7 +224,7 @@ class _SklearnSchedule(Callback):
         rate = self.opt.learning_rate / self.setup["s"]
         adaptive = est.solver == "sgd" and est.learning_rate == "adaptive"
         if adaptive and rate > 1e-6:
-            self.opt.learning_rate /= 5.0
+            self._set_rate(self.opt.learning_rate / 5.0)
             message += f" Setting learning rate to {rate / 5.0:f}"
         elif adaptive:
             message += " Learning rate too small. Stopping."
@@ -232,6 +233,16 @@ class _SklearnSchedule(Callback):
         if est.verbose:
             sys.stdout.write(message + "\n")
         return not (adaptive and rate > 1e-6)
+
+    def _set_rate(self, rate: float) -> None:
+        """Change SGD's learning rate. scikit-learn's velocity is a step in parameter units and
+        carries over unchanged; chainrule's (PyTorch's) ``v`` is in gradient units, stepped by
+        ``lr v``, so it is scaled by ``old / new`` to take the same steps."""
+        opt = self.opt
+        if isinstance(opt, SGD) and opt.momentum and opt.state is not None:
+            for state in opt.state:
+                state["v"] *= opt.learning_rate / rate
+        opt.learning_rate = rate
 
     def after_divergence(self, epochs_left: int, n_outputs: int) -> None:
         """The epochs scikit-learn would still run after the loss became NaN or inf.
