@@ -55,6 +55,7 @@ def regression():
     MLPRegressor(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.002, tol=1e-3,
                  random_state=0),  # (at 0.01 check_regressor_multioutput diverges, as in sklearn)
     MLPRegressor(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=50, random_state=0),
+    MLPRegressor(loss="poisson", hidden_layer_sizes=(8,), learning_rate_init=0.01, random_state=0),
 ])
 def test_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
@@ -350,6 +351,12 @@ def test_poisson_regressor_has_exp_outputs_and_sklearns_loss():
     assert np.mean((prediction - rate) ** 2) < 0.1 * np.mean((y.mean() - rate) ** 2)
     with pytest.raises(ValueError, match=r"requires y >= 0"):
         MLPRegressor(loss="poisson").fit(X, y - 1.0)
+    Y = np.column_stack([y, rng.poisson(np.exp(-0.7 * X[:, 2]))])  # two count columns
+    two = MLPRegressor(loss="poisson", hidden_layer_sizes=(8,), solver="lbfgs", alpha=0.01,
+                       max_iter=500, random_state=0).fit(X, Y)
+    penalty = 0.5 * two.alpha * sum((W**2).sum() for W in two.coefs_) / len(X)
+    assert two.predict(X).shape == (300, 2) and (two.predict(X) > 0).all()
+    assert two.loss_ == pytest.approx(poisson_loss(Y, two.predict(X)) + penalty, rel=1e-9)
 
 
 # -- meta-estimators, cloning, pickling -----------------------------------------------------------

@@ -249,7 +249,8 @@ class _SklearnSchedule(Callback):
 
         Its weights are NaN from then on: every training loss is NaN, every validation score
         that of NaN outputs, and its rules stop or run to ``max_iter`` as they would. They are
-        recorded here without being run, and the network's weights are set to NaN too.
+        recorded here without being run (should such a score be the best, the best weights are
+        NaN, and restoring them fails as it does in scikit-learn).
         """
         score = None
         if self.validation is not None:
@@ -935,5 +936,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
+        poisson = self.loss == "poisson"
+        tags.target_tags.positive_only = poisson  # as PoissonRegressor's
+        # (several Poisson outputs work, but scikit-learn's multi-output check ignores
+        # positive_only and draws negative targets)
+        tags.target_tags.multi_output = not poisson
         return tags
