@@ -21,8 +21,9 @@ chainrule :class:`~chainrule.Optimizer`'s. This module only translates the conve
   sample weight)``, SGD with ``learning_rate = s * learning_rate_init`` and Adam with
   ``epsilon = epsilon / s``: from the same weights, SGD makes scikit-learn's updates to rounding
   error (also when ``invscaling`` or ``adaptive`` change the rate: the momentum buffer, a
-  gradient in chainrule as in PyTorch, is rescaled to keep scikit-learn's velocity); Adam differs slightly because chainrule (like PyTorch) adds ``epsilon`` after the bias
-  correction. ``loss_`` and ``loss_curve_`` are in scikit-learn's units. Approximations: the
+  gradient in chainrule as in PyTorch, is rescaled to keep scikit-learn's velocity); Adam
+  differs slightly because chainrule (like PyTorch) adds ``epsilon`` after the bias correction.
+  ``loss_`` and ``loss_curve_`` are in scikit-learn's units. Approximations: the
   decay of a shorter last batch (or of batches whose weights average differently) uses the
   nominal batch, and for multi-output squared error the part of the penalty that ``v`` does not
   cover is taken at the end-of-epoch weights; with sample weights, Poisson's ``C`` is the
