@@ -222,6 +222,12 @@ def test_to_torch_refuses_user_activations():
         to_torch(Network([2, 3, 1], activation="tanh", output_activation=fake))
 
 
+def test_to_torch_refuses_exp_clearly_instead_of_changing_the_function():
+    net = Network([2, 3, 1], activation="tanh", output_activation="exp", loss="poisson")
+    with pytest.raises(ValueError, match=r"layer 1 uses activation 'exp'.*to_onnx"):
+        to_torch(net)
+
+
 def test_network_to_torch_method_delegates():
     net = random_net([2, 3, 1], "relu", "sigmoid")
     seq = net.to_torch()

@@ -49,6 +49,14 @@ def test_network_round_trip_is_bit_exact(tmp_path, dtype):
     assert os.listdir(tmp_path) == ["net.chainrule"]  # written as named, no temp files left
 
 
+def test_poisson_network_round_trip(tmp_path):
+    net = trained(output_activation="exp", loss="poisson")
+    net.save(tmp_path / "counts.chainrule")
+    back = load(tmp_path / "counts.chainrule")
+    assert repr(back) == repr(net) and back.loss_function.name == "poisson"
+    assert back.predict(X4).tobytes() == net.predict(X4).tobytes()
+
+
 def test_file_is_plain_numpy_and_json(model_file):
     path, net = model_file
     with np.load(path, allow_pickle=False) as z:

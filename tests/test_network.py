@@ -41,6 +41,8 @@ NETS = [
     dict(sizes=[4, 5, 3], activation="elu", output_activation="softmax", loss="cross_entropy"),
     dict(sizes=[2, 4, 3, 2], activation=["softplus", "leaky_relu"], output_activation="identity"),
     dict(sizes=[3, 3, 3], activation="relu", output_activation="softmax", loss="mse"),
+    dict(sizes=[3, 4, 2], activation="tanh", output_activation="exp", loss="poisson"),
+    dict(sizes=[2, 3, 2, 1], activation=["exp", "sigmoid"], output_activation="exp"),
 ]
 
 
@@ -48,6 +50,8 @@ def data_for(net: Network, rng: np.random.Generator, n: int = 6):
     X = rng.normal(size=(n, net.n_inputs))
     if net.loss_function.name == "cross_entropy":
         return X, rng.integers(0, net.n_outputs, size=n)
+    if net.loss_function.name == "poisson":  # counts
+        return X, rng.poisson(2.0, size=(n, net.n_outputs))
     return X, rng.random((n, net.n_outputs))
 
 
@@ -170,6 +174,10 @@ def test_labels_that_do_not_fit_the_loss_are_refused() -> None:
         Network([2, 2, 2]).fit(XOR.X, np.zeros((4, 3)), epochs=1)
     with pytest.raises(ValueError, match="2 outputs"):
         Network([2, 2, 2]).fit(XOR.X, np.zeros(4), epochs=1)
+    poisson = Network([2, 2, 1], output_activation="exp", loss="poisson")
+    with pytest.raises(ValueError, match="'poisson' needs non-negative targets"):
+        poisson.fit(XOR.X, [0, 1, -2, 3], epochs=1)
+    poisson.loss(XOR.X, [0, 1.5, 2, 30])  # counts or rates: any y >= 0
 
 
 @pytest.mark.parametrize(
@@ -193,6 +201,8 @@ def test_labels_that_do_not_fit_the_loss_are_refused() -> None:
          "loss 'bce' needs output_activation='sigmoid'"),
         (dict(output_activation="sigmoid", loss="cross_entropy"), ValueError,
          "loss 'cross_entropy' needs output_activation='softmax'"),
+        (dict(output_activation="identity", loss="poisson"), ValueError,
+         "loss 'poisson' needs output_activation='exp'"),
         (dict(activation=["tanh", "relu"]), ValueError, "2 hidden activations for 1 hidden"),
         (dict(dtype="int32"), ValueError, "dtype must be float32 or float64"),
         (dict(seed="seven"), TypeError, "seed must be"),

@@ -81,6 +81,19 @@ def test_float64_output_activations(output):
     np.testing.assert_allclose(run(build_model(net), X), net.predict(X), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype, rtol", [("float32", 1e-6), ("float64", 1e-13)])
+def test_exp_output_of_a_poisson_network_is_exported_as_exp(dtype, rtol):
+    net = Network([3, 5, 2], activation="tanh", output_activation="exp", loss="poisson",
+                  dtype=dtype, seed=0)
+    net.layers[-1].bias[...] = [1.5, -2.0]
+    model = build_model(net)
+    assert [node.op_type for node in model.graph.node] == ["Gemm", "Tanh", "Gemm", "Exp"]
+    X = inputs(3, np.dtype(dtype))
+    got = run(model, X)
+    assert got.dtype == np.dtype(dtype) and (got > 0).all()
+    np.testing.assert_allclose(got, net.predict(X), rtol=rtol)
+
+
 @pytest.mark.parametrize(
     "sizes, hidden",
     [

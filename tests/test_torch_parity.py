@@ -1,9 +1,10 @@
 """PyTorch autograd as the reference (float64): activations, losses and whole random networks.
 
-Every activation's forward and derivative, every loss's value and output error ``dZ``, and
-``net.loss`` / ``net.gradients`` of random networks (every hidden activation x every valid
-output activation / loss pair, 1-4 weight layers, widths 1-8, with and without sample weights)
-are compared with the same computation written in PyTorch, to 1e-9 relative.
+Every activation's forward and derivative, every loss's value and output error ``dZ`` (``poisson``
+against ``nn.PoissonNLLLoss(log_input=True)``), and ``net.loss`` / ``net.gradients`` of random
+networks (every hidden activation but ``exp`` x every valid output activation / loss pair, 1-4
+weight layers, widths 1-8, with and without sample weights) are compared with the same
+computation written in PyTorch, to 1e-9 relative.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from chainrule.activations import get_activation
 from chainrule.losses import get_loss
 
 RTOL = 1e-9
-HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "identity"]
+HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "exp", "identity"]
 PAIRS = [
     ("sigmoid", "mse"),
     ("tanh", "mse"),
@@ -33,7 +34,11 @@ PAIRS = [
     ("softmax", "mse"),
     ("sigmoid", "bce"),
     ("softmax", "cross_entropy"),
+    ("exp", "mse"),
+    ("exp", "poisson"),
 ]
+# hidden activations of the random networks: exp of exp of ... overflows in deep random nets
+NETWORK_HIDDEN = [name for name in HIDDEN if name != "exp"]
 TORCH_ACTIVATIONS = {
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
@@ -41,6 +46,7 @@ TORCH_ACTIVATIONS = {
     "leaky_relu": lambda Z: F.leaky_relu(Z, negative_slope=0.01),
     "elu": lambda Z: F.elu(Z, alpha=1.0),
     "softplus": F.softplus,
+    "exp": torch.exp,
     "identity": lambda Z: Z,
     "softmax": lambda Z: torch.softmax(Z, dim=-1),
 }
@@ -134,6 +140,8 @@ def torch_loss_value(loss: str, z: torch.Tensor, targets: torch.Tensor) -> torch
         return F.mse_loss(z, targets)  # identity output: A = Z
     if loss == "bce":
         return F.binary_cross_entropy_with_logits(z, targets)
+    if loss == "poisson":
+        return torch.nn.PoissonNLLLoss(log_input=True)(z, targets)
     return F.cross_entropy(z, targets)
 
 
@@ -146,6 +154,11 @@ def loss_targets(loss: str, kind: str, n: int, n_out: int, rng: np.random.Genera
         y = rng.random((n, n_out))
         if kind == "hard":
             y = np.round(y)
+        return y, tensor(y)
+    if loss == "poisson":  # counts, or non-negative rates
+        y = rng.poisson(3.0, size=(n, n_out)).astype(float)
+        if kind == "rates":
+            y *= rng.random((n, n_out))
         return y, tensor(y)
     if kind == "labels":
         y = rng.integers(0, n_out, size=n)
@@ -165,6 +178,8 @@ LOSS_CASES = [
     ("cross_entropy", "softmax", "labels"),
     ("cross_entropy", "softmax", "onehot"),
     ("cross_entropy", "softmax", "probabilities"),
+    ("poisson", "exp", "counts"),
+    ("poisson", "exp", "rates"),
 ]
 
 
@@ -178,6 +193,8 @@ def test_loss_value_and_output_error_match_torch(
     n_out = 3
     Z = rng.normal(size=(n, n_out))
     Z = scale * Z / np.abs(Z).max(axis=1, keepdims=True)  # every row has a |z| = scale
+    if loss_name == "poisson":  # exp(z) overflows above z = 709 (in torch too): large |z| are
+        Z = np.minimum(Z, 40.0)  # negative, where a = 0 and log a would be -inf
     y, targets = loss_targets(loss_name, kind, n, n_out, rng)
     loss = get_loss(loss_name)
     activation = get_activation(output)
@@ -251,6 +268,8 @@ def random_data(net: Network, loss: str, output: str, n: int, rng: np.random.Gen
         y, targets = loss_targets(loss, "soft", n, n_out, rng)
         y[::2] = np.round(y[::2])
         targets = tensor(y)
+    elif loss == "poisson":
+        y, targets = loss_targets(loss, "counts", n, n_out, rng)
     elif output in ("sigmoid", "softmax"):
         y = rng.random((n, n_out))
         targets = tensor(y)
@@ -275,11 +294,16 @@ def torch_network_loss(net: Network, X, targets, loss: str, sample_weight=None):
             return F.mse_loss(A, targets), params
         if loss == "bce":
             return F.binary_cross_entropy_with_logits(Z, targets), params
+        if loss == "poisson":
+            return torch.nn.PoissonNLLLoss(log_input=True)(Z, targets), params
         return F.cross_entropy(Z, targets), params
     if loss == "mse":
         per_sample = F.mse_loss(A, targets, reduction="none").mean(dim=1)
     elif loss == "bce":
         per_sample = F.binary_cross_entropy_with_logits(Z, targets, reduction="none").mean(dim=1)
+    elif loss == "poisson":
+        per_sample = torch.nn.PoissonNLLLoss(log_input=True, reduction="none")(Z, targets).mean(
+            dim=1)
     else:
         per_sample = F.cross_entropy(Z, targets, reduction="none")
     w = tensor(sample_weight)
@@ -289,6 +313,7 @@ def torch_network_loss(net: Network, X, targets, loss: str, sample_weight=None):
 def assert_network_matches_torch(net: Network, X, y, targets, loss: str, sample_weight=None):
     expected, params = torch_network_loss(net, X, targets, loss, sample_weight)
     expected.backward()
+    assert np.isfinite(expected.item())  # a comparison of infinities would prove nothing
     assert_close(net.loss(X, y, sample_weight=sample_weight), expected.item())
     grads = net.gradients(X, y, sample_weight=sample_weight)
     assert len(grads) == len(params)
@@ -308,7 +333,7 @@ def random_sizes(rng: np.random.Generator, depth: int, output: str, loss: str) -
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["mean", "sample_weight"])
 @pytest.mark.parametrize(("output", "loss"), PAIRS, ids=[f"{o}-{lo}" for o, lo in PAIRS])
-@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("hidden", NETWORK_HIDDEN)
 def test_random_networks_loss_and_gradients_match_torch(
     hidden: str, output: str, loss: str, weighted: bool
 ) -> None:
@@ -343,6 +368,18 @@ def test_saturated_network_outputs_match_torch_without_nan(output, loss, scale) 
     assert np.isfinite(value)
     assert all(np.all(np.isfinite(g)) for pair in grads for g in pair)
     assert_network_matches_torch(net, X, y, targets, loss)
+
+
+@pytest.mark.parametrize("scale", [50.0, 800.0])
+def test_poisson_network_far_below_zero_stays_finite_and_matches_torch(scale) -> None:
+    """Log-rates around -800: ``a = exp(z)`` underflows to 0, yet the loss ``a - y z`` (never
+    ``y log a``) and its gradients stay finite and equal PyTorch's."""
+    rng = np.random.default_rng(12)
+    net = Network([3, 4, 2], activation="tanh", output_activation="exp", loss="poisson", seed=2)
+    X, y, targets = random_data(net, "poisson", "exp", 8, rng)
+    net.layers[-1].bias[...] = -scale
+    assert net.predict(X).max() < np.exp(-0.5 * scale)
+    assert_network_matches_torch(net, X, y, targets, "poisson")
 
 
 def test_one_output_targets_of_shape_n_match_torch_column_targets() -> None:

@@ -136,6 +136,20 @@ def _softplus_derivative(Z: Array, A: Array, out: Array | None = None) -> Array:
     return _sigmoid(Z, out)
 
 
+def _exp(Z: Array, out: Array | None = None) -> Array:
+    """``exp(z)``, positive: the log link of a Poisson output (``z = log a``).
+
+    Overflows to ``inf`` above ``z = 709`` (``88`` in float32): the loss is then ``inf`` too, and
+    training reports that it diverged.
+    """
+    return np.exp(Z, out=out)
+
+
+def _exp_derivative(Z: Array, A: Array, out: Array | None = None) -> Array:
+    """``exp'(z) = exp(z) = a``: the output itself (copied, the caller may write into it)."""
+    return np.positive(A, out=out)
+
+
 def _identity(Z: Array, out: Array | None = None) -> Array:
     """``z`` (``Z`` itself: nothing is copied, even into ``out``)."""
     return Z
@@ -185,11 +199,12 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative),
         Activation("elu", _elu, _elu_derivative),
         Activation("softplus", _softplus, _softplus_derivative),
+        Activation("exp", _exp, _exp_derivative),
         Activation("identity", _identity, _identity_derivative),
         Activation("softmax", _softmax, _softmax_derivative),
     )
 }
-ALIASES = {"linear": "identity", "logistic": "sigmoid"}
+ALIASES = {"linear": "identity", "logistic": "sigmoid", "exponential": "exp"}
 
 
 def get_activation(activation: str | ActivationLike) -> ActivationLike:
@@ -198,8 +213,9 @@ def get_activation(activation: str | ActivationLike) -> ActivationLike:
     Parameters
     ----------
     activation : str or object
-        One of ``sigmoid, tanh, relu, leaky_relu, elu, softplus, identity`` (alias ``linear``),
-        ``softmax``; or any object with ``forward(Z)`` and ``derivative(Z, A)``.
+        One of ``sigmoid, tanh, relu, leaky_relu, elu, softplus, exp`` (alias ``exponential``),
+        ``identity`` (alias ``linear``), ``softmax``; or any object with ``forward(Z)`` and
+        ``derivative(Z, A)``.
 
     Returns
     -------
@@ -211,8 +227,8 @@ def get_activation(activation: str | ActivationLike) -> ActivationLike:
         if name not in ACTIVATIONS:
             raise ValueError(
                 f"unknown activation {activation!r}; choose one of "
-                f"{', '.join(sorted(ACTIVATIONS))} (or 'linear'), or pass an object with "
-                "forward(Z) and derivative(Z, A)"
+                f"{', '.join(sorted(ACTIVATIONS))} (or an alias: {', '.join(ALIASES)}), or pass "
+                "an object with forward(Z) and derivative(Z, A)"
             )
         return ACTIVATIONS[name]
     if isinstance(activation, ActivationLike):

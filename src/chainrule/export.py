@@ -6,7 +6,7 @@ layer, between an optional standardisation of the inputs and an optional mapping
     X_0 = (X - mean) / scale            Sub, Div          (only when given)
     Z_l = X_{l-1} W_l + b_l             Gemm(X, W, b)     W of shape (n_in, n_out), no transpose
     X_l = f_l(Z_l)                      Sigmoid, Tanh, Relu, LeakyRelu(alpha=0.01), Elu(alpha=1),
-                                        Softplus, Identity, Softmax(axis=-1)
+                                        Softplus, Exp, Identity, Softmax(axis=-1)
     Y = X_L * out_scale + out_mean      Mul, Add          (only when given)
 
 The input ``"input"`` has shape ``(batch, n_inputs)`` with a dynamic batch dimension, the output
@@ -51,6 +51,7 @@ ONNX_ACTIVATIONS: dict[str, tuple[str, dict]] = {
     "leaky_relu": ("LeakyRelu", {"alpha": 0.01}),
     "elu": ("Elu", {"alpha": 1.0}),
     "softplus": ("Softplus", {}),
+    "exp": ("Exp", {}),
     "identity": ("Identity", {}),
     "softmax": ("Softmax", {"axis": -1}),
 }

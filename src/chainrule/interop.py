@@ -16,9 +16,15 @@ relu           ``nn.ReLU()``
 leaky_relu     ``nn.LeakyReLU(0.01)``       the default slope only
 elu            ``nn.ELU(alpha=1.0)``        the default alpha only
 softplus       ``nn.Softplus(beta=1)``      PyTorch returns ``z`` itself for ``z > 20``
+exp            none                         ``to_torch`` refuses it (see below)
 identity       ``nn.Identity()`` or nothing  two Linear layers in a row: identity between
 softmax        ``nn.Softmax(dim=-1)``        last module only
 =============  ===========================  =============================================
+
+PyTorch has no module for the exponential, so ``to_torch`` refuses a network with an ``exp``
+layer (a Poisson network's output) rather than return a different function; train such a model in
+PyTorch on the logits with ``nn.PoissonNLLLoss(log_input=True)`` and apply ``torch.exp`` to
+predict.
 
 PyTorch is an optional dependency (``pip install torch==2.13.0``), imported only here.
 """
@@ -213,7 +219,14 @@ def to_torch(net):
             raise ValueError(
                 f"layer {i} uses activation {name!r} ({type(layer.activation).__name__}), which "
                 "has no PyTorch module; to_torch supports the built-in activations "
-                f"{', '.join(ACTIVATIONS)}"
+                f"{', '.join(a for a in ACTIVATIONS if a != 'exp')}"
+            )
+        if name == "exp":
+            raise ValueError(
+                f"layer {i} uses activation 'exp', which has no PyTorch module; export the "
+                "network to ONNX (net.to_onnx), which has Exp, or apply torch.exp to the output "
+                "of a Sequential without it (nn.PoissonNLLLoss(log_input=True) takes that "
+                "output, the logits)"
             )
         linear = nn.Linear(layer.n_in, layer.n_out, dtype=dtype)
         with torch.no_grad():

@@ -11,12 +11,16 @@ loss           per sample ``l_i``                               ``dZ`` (output e
 mse            ``mean_k (a_ik - y_ik)^2``                       ``2 (A - Y) c / n_out * f'(Z)``
 bce            ``mean_k -y log a - (1 - y) log(1 - a)``          ``(A - Y) c / n_out``  (sigmoid)
 cross_entropy  ``-sum_k y_ik log a_ik``                          ``(A - Y) c``          (softmax)
+poisson        ``mean_k a_ik - y_ik log a_ik``                   ``(A - Y) c / n_out``  (exp)
 ============== ================================================ ===============================
 
-``bce`` is fused with a sigmoid output and ``cross_entropy`` with a softmax output: their ``dZ``
-needs no ``f'(Z)``, which is exactly where ``a (1 - a)`` would vanish at saturation, and their
-values never take ``log 0``: ``bce`` is computed from ``Z``, and ``cross_entropy`` from ``Z``
-whenever an output underflowed to 0 (from ``log a``, one pass cheaper, otherwise).
+``bce`` is fused with a sigmoid output, ``cross_entropy`` with a softmax output and ``poisson``
+(PyTorch's ``PoissonNLLLoss(log_input=True)``: the negative log-likelihood of counts ``y`` with
+mean ``a = exp(z)``, without the ``log y!`` that does not depend on the weights) with an
+exponential output: their ``dZ`` needs no ``f'(Z)``, which is exactly where ``a (1 - a)`` would
+vanish at saturation, and their values never take ``log 0``: ``bce`` and ``poisson`` are computed
+from ``Z`` (``log a = z``), and ``cross_entropy`` from ``Z`` whenever an output underflowed to 0
+(from ``log a``, one pass cheaper, otherwise).
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ class Loss:
             # -y log s(z) - (1-y) log(1-s(z)) = max(z, 0) - z y + log(1 + exp(-|z|))
             terms = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
             return self._mean(terms, None, c, 1 / Y.shape[-1])
+        if self.name == "poisson":  # a - y log a with log a = z: finite wherever a is
+            return self._mean(A - Y * Z, None, c, 1 / Y.shape[-1])
         if np.minimum.reduce(A, axis=None) > _TINY.get(A.dtype, 0.0):  # cross_entropy: -y log a
             return self._mean(Y, np.log(A), c, -1)
         # an a_k underflowed to 0: -log softmax(z)_k = logsumexp(z) - z_k, from Z
@@ -99,7 +105,7 @@ class Loss:
             value = self.value(Z, A, Y, c)
         if self.name == "cross_entropy":
             D *= c
-        elif self.name == "bce":
+        elif self.name in ("bce", "poisson"):
             D *= c / n_out
         else:  # mse: dL/dA, then through the output activation
             D *= 2 * c / n_out
@@ -152,6 +158,12 @@ class Loss:
                 "use loss='cross_entropy' with a softmax output for more than two classes, "
                 "or loss='mse' with output_activation='identity' for regression"
             )
+        if self.name == "poisson" and y.min() < 0:
+            raise ValueError(
+                f"loss 'poisson' needs non-negative targets (counts or rates), got a minimum of "
+                f"{y.min()}; use loss='mse' with output_activation='identity' for targets "
+                "that can be negative"
+            )
         return y.astype(dtype, copy=False)
 
 
@@ -186,6 +198,7 @@ LOSSES: dict[str, Loss] = {
     "mse": Loss("mse"),
     "bce": Loss("bce", fused_activation="sigmoid"),
     "cross_entropy": Loss("cross_entropy", fused_activation="softmax"),
+    "poisson": Loss("poisson", fused_activation="exp"),
 }
 ALIASES = {
     "squared_error": "mse",
@@ -196,7 +209,8 @@ ALIASES = {
 
 
 def get_loss(loss: str | Loss) -> Loss:
-    """Look up a loss by name (``mse``, ``bce``, ``cross_entropy``), or pass a ``Loss`` through."""
+    """Look up a loss by name (``mse``, ``bce``, ``cross_entropy``, ``poisson``), or pass a
+    ``Loss`` through."""
     if isinstance(loss, Loss):
         return loss
     if not isinstance(loss, str):

@@ -69,13 +69,15 @@ class Network:
     sizes : sequence of int
         Units per layer, inputs first: ``[2, 2, 1]`` is 2 inputs, 2 hidden units, 1 output.
     activation : str, object, or sequence of them
-        Hidden-layer activation (``sigmoid, tanh, relu, leaky_relu, elu, softplus, identity``),
-        or one per hidden layer, or an object with ``forward(Z)`` and ``derivative(Z, A)``.
+        Hidden-layer activation (``sigmoid, tanh, relu, leaky_relu, elu, softplus, exp,
+        identity``), or one per hidden layer, or an object with ``forward(Z)`` and
+        ``derivative(Z, A)``.
     output_activation : str or object
         Output activation; also ``softmax``.
-    loss : {"mse", "bce", "cross_entropy"}
-        PyTorch's definitions with mean reduction. ``bce`` needs a sigmoid output and
-        ``cross_entropy`` a softmax output; both are fused with it for stability.
+    loss : {"mse", "bce", "cross_entropy", "poisson"}
+        PyTorch's definitions with mean reduction. ``bce`` needs a sigmoid output,
+        ``cross_entropy`` a softmax output and ``poisson`` (counts) an ``exp`` output; each is
+        fused with its output for stability.
     init : str or callable
         Weight initialiser (see :mod:`chainrule.initializers`); ``"auto"`` follows the activation.
     seed : int, numpy Generator or None
