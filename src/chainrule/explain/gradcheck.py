@@ -27,7 +27,7 @@ import numpy as np
 from . import words
 from .discover import data_candidates
 from .identify import identify, match_gradient, match_loss, networks, variants
-from .mistakes import CODES, Finding, explain, factor
+from .mistakes import CODES, Finding, explain
 from .model import Model
 from .params import Caller, Params, as_loss, label
 
