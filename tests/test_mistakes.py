@@ -222,3 +222,29 @@ def test_question_003_names_the_activation_applied_twice_in_the_forward_pass() -
     report = check_update(q.step, q.params, q.loss, q.LEARNING_RATE)
     assert "applied twice in layer 2" in report.network
     assert "sigmoid(sigmoid(z2))" in report.rows[0].yours
+
+
+# -- where the data is found ------------------------------------------------------------------------
+def test_the_data_is_found_in_a_closure_and_in_self() -> None:
+    member = zoo.xor("derivative-missing")
+
+    def make(X, y):  # a loss that closes over its data
+        def loss(p):
+            A1 = zoo.sigma(X @ p["W1"] + p["b1"])
+            return float(np.mean((zoo.sigma(A1 @ p["W2"] + p["b2"]) - y) ** 2))
+        return loss
+
+    report = check_gradients(make(zoo.XOR_X.copy(), zoo.XOR_Y.copy()), member.grad,
+                             member.params)
+    assert named(report) == member.expected
+
+    class Net:  # a loss method that reads self.inputs and self.targets
+        def __init__(self):
+            self.inputs, self.targets = zoo.XOR_X.copy(), zoo.XOR_Y.copy()
+
+        def loss(self, p):
+            return make(self.inputs, self.targets)(p)
+
+    report = check_gradients(Net().loss, member.grad, member.params)
+    assert named(report) == member.expected
+    assert report.network.startswith("2-2-1")

@@ -226,6 +226,7 @@ class Checker:
         self.dtypes: set[str] = set()
         self.moved: np.ndarray | None = None  # how grad_fn changed the parameters it was given
         self.notes: list[str] = []
+        self.found_data = False  # data found where the learner's functions read it
 
     def loss_at(self, theta: np.ndarray) -> float:
         """The learner's loss at ``theta``, as a float."""
@@ -268,16 +269,13 @@ class Checker:
         if model is not None:
             report.network = model.describe()
             self.notes.insert(0, f"notation: {words.Namer(model, self.entry_names()).notation()}")
-        elif report.network:
-            pass  # identified from the gradient: the loss's forward pass is what is wrong
-        elif self.data is None and not self.found_data:
-            self.notes.append("to name the mistakes, pass your data: check_gradients(loss_fn, "
-                              "grad_fn, params, X=X, y=y), so that the check can identify your "
-                              "network")
-        else:
-            self.notes.append("no network of standard layers, activations and losses gives "
-                              "your loss on the data, so only not-computed, sign and scale "
-                              "mistakes are named")
+        elif not report.network:  # (a network found from the gradient: the loss is wrong)
+            self.notes.append(
+                "to name the mistakes, pass your data: check_gradients(loss_fn, grad_fn, params, "
+                "X=X, y=y), so that the check can identify your network"
+                if self.data is None and not self.found_data else
+                "no network of standard layers, activations and losses gives your loss on the "
+                "data, so only not-computed, sign and scale mistakes are named")
         report.notes = self.notes + report.notes
         return report
 
@@ -331,14 +329,10 @@ class Checker:
         return theta
 
     # -- identification ----------------------------------------------------------------------
-    @property
-    def found_data(self) -> bool:
-        return getattr(self, "_found", False)
-
     def identify(self, thetas: list[np.ndarray]) -> Model | None:
         pairs = [self.data] if self.data is not None else data_candidates(
             *self.functions, exclude=(self.P.structure,))
-        self._found = bool(pairs)
+        self.found_data = bool(pairs)
         rtol = 1e-4 if "f32" in self.dtypes else 1e-6
         for X, y in pairs:
             try:

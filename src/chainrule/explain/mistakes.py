@@ -376,7 +376,7 @@ def explain(model: Model, thetas: list[Array], user: list[Array], true: list[Arr
             found = _finding(unit, choice, choice.factors.get(i), inherited, users, trues)
             found.layer, found.kind, found.choice = l, unit.kind, choice
             found.entries = unit.entries
-            if found.code is not None or found.factor != found.factor:  # wrong, or unexplained
+            if found.code is not None:
                 findings.setdefault(unit.leaf, found)
                 if _priority(found) < _priority(findings[unit.leaf]):
                     findings[unit.leaf] = found
