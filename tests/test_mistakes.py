@@ -224,7 +224,7 @@ def test_question_003_names_the_activation_applied_twice_in_the_forward_pass() -
     assert "sigmoid(sigmoid(z2))" in report.rows[0].yours
 
 
-# -- where the data is found ------------------------------------------------------------------------
+# -- where the data is found -------------------------------------------------------------------
 def test_the_data_is_found_in_a_closure_and_in_self() -> None:
     member = zoo.xor("derivative-missing")
 
