@@ -454,6 +454,9 @@ class Checker:
             code = "activation-applied-twice" if model.twice else "forward-pass"
             findings = {i: Finding(code) for i in wrong}
             forward_words = _forward_words(model)
+        elif model is not None and self.penalty_mismatch(model, points, user) is not None:
+            findings = {i: Finding("forward-pass") for i in wrong}
+            forward_words = self.penalty_mismatch(model, points, user)
         elif model is not None:
             true = [model.gradient(t) for t in points]
             leaf_of = np.repeat(np.arange(len(P)), np.diff(P.offsets))
@@ -481,6 +484,26 @@ class Checker:
                 row.yours = forward_words
             row.explanation = _explanation(row, self.what, self.labels)
         self.notes.extend(_structure_notes(report, model, findings))
+
+    def penalty_mismatch(self, model: Model, points: list[np.ndarray],
+                         user: list[np.ndarray]) -> str | None:
+        """Words for an L2 penalty in the loss but not the gradient, or the other way round."""
+        mine = np.concatenate(user)
+        bare = replace(model, decay=0.0)
+        plain = np.concatenate([bare.gradient(t) for t in points])
+        if model.decay and np.allclose(mine, plain, rtol=1e-6, atol=1e-12):
+            return (f"your loss adds an L2 penalty, {model.decay:.4g}·Σ W², that your gradient "
+                    f"leaves out (its gradient is 2·{model.decay:.4g}·W)")
+        if model.decay:
+            return None
+        shape = np.concatenate([replace(bare, decay=0.5).penalty_gradient(t) for t in points])
+        if not np.any(shape):
+            return None
+        c = float((mine - plain) @ shape / (shape @ shape))
+        if c > 0 and np.allclose(mine, plain + c * shape, rtol=1e-6, atol=1e-12):
+            return (f"your gradient adds {c:.4g}·W to the weights' gradients, the gradient of "
+                    f"an L2 penalty {c / 2:.4g}·Σ W² that your loss does not have")
+        return None
 
     def forward_pass(self, points: list[np.ndarray], user: list[np.ndarray],
                      rtol: float) -> Model | None:
