@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 
+import learner_code
 import mistake_zoo as zoo
 import numpy as np
 import pytest
@@ -296,3 +297,14 @@ def test_a_square_weight_gradient_in_the_wrong_order_is_a_wrong_input() -> None:
     report = check_gradients(member.loss, grad, member.params, X=member.X, y=member.y)
     assert named(report) == {"W2": "wrong-input"}
     assert "transposed" in report["W2"].yours
+
+
+# -- more learners' code ---------------------------------------------------------------------------
+@pytest.mark.parametrize("with_data", [True, False], ids=["data given", "data found"])
+@pytest.mark.parametrize("name", [name for name, _, _ in learner_code.CASES])
+def test_learners_code_from_qa_sites_gets_its_mistake_named(name: str, with_data: bool) -> None:
+    make, expected = next((fn, exp) for n, fn, exp in learner_code.CASES if n == name)
+    loss, grad, params, X, y = make()
+    data = {"X": X, "y": y} if with_data else {}
+    report = check_gradients(loss, grad, params, **data)
+    assert report.mistakes == expected, str(report)
