@@ -214,8 +214,6 @@ def model_options(command: Callable) -> Callable:
                           "true/false columns always are). Repeatable."),
         click.option("--drop", multiple=True, metavar="COL[,COL...]",
                      help="Do not use these columns. Repeatable."),
-        click.option("--weight-decay", type=click.FloatRange(min=0), default=WEIGHT_DECAY,
-                     show_default=True, help="L2 penalty on the weights."),
         click.option("--standardize/--no-standardize", default=True, show_default=True,
                      help="Scale inputs (and regression targets) to mean 0, std 1."),
         click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64",
@@ -226,8 +224,10 @@ def model_options(command: Callable) -> Callable:
 
 
 def stopping_options(command: Callable) -> Callable:
-    """How training stops on held-out rows (train only)."""
+    """How training generalises: stopping on held-out rows, weight decay, refit (train only)."""
     for decorator in reversed((
+        click.option("--weight-decay", type=click.FloatRange(min=0), default=WEIGHT_DECAY,
+                     show_default=True, help="L2 penalty on the weights."),
         click.option("--early-stopping/--no-early-stopping", default=True, show_default=True,
                      help="With held-out rows and no --epochs: stop where the validation loss "
                           "is lowest, and keep those weights."),
@@ -339,7 +339,8 @@ def _fit_kwargs(options: dict[str, Any]) -> dict[str, Any]:
              "restarts": "restarts", "patience": "patience"}
     kwargs = {name: options[key] for key, name in names.items() if options.get(key) is not None}
     kwargs["optimizer"] = options["optimizer"]
-    kwargs["weight_decay"] = options["weight_decay"]
+    if "weight_decay" in options:
+        kwargs["weight_decay"] = options["weight_decay"]
     return kwargs
 
 
@@ -662,37 +663,50 @@ def evaluate(model_path: str, data: str, target: str | None, quiet: bool, verbos
 @click.option("--format", "fmt", type=click.Choice(["onnx"]), default="onnx", show_default=True,
               help="Format to export to.")
 @click.option("--out", "-o", metavar="FILE", help="Where to write [default: MODEL with .onnx].")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
+              show_default=True, help="Numeric type of the graph's inputs, weights and output.")
 @click.option("--opset", type=click.IntRange(min=13), default=None,
               help="ONNX opset [default: 17, read by every runtime since 2022].")
 @user_errors
-def export(model_path: str, fmt: str, out: str | None, opset: int | None) -> None:
-    """Export a trained MODEL for other runtimes, with its input scaling built in.
+def export(model_path: str, fmt: str, out: str | None, dtype: str, opset: int | None) -> None:
+    """Export a trained MODEL for other runtimes, with its preprocessing built in.
 
-    The ONNX graph takes raw features (named "input") and gives what `chainrule predict` works
-    from: class probabilities, or regression targets in their own units (named "output").
-    Needs `pip install "chainrule[onnx]"`.
+    The ONNX graph takes the raw columns: the numeric ones together as "input" (NaN where
+    missing), each categorical one as a string input named after it ("" where missing). It
+    gives what `chainrule predict` gives: class probabilities, or regression targets in their
+    own units (named "output"). Needs `pip install "chainrule[onnx]"`.
 
     \b
     Examples:
-      chainrule export iris.chainrule                 # writes iris.onnx
-      chainrule export iris.chainrule --out model.onnx
+      chainrule export penguins.chainrule                 # writes penguins.onnx
+      chainrule export penguins.chainrule --out model.onnx --dtype float64
     """
     try:
-        from .export import to_onnx
+        from .export import model_to_onnx
     except ImportError as error:
         raise UserError(str(error)) from None
     model = _load(model_path)
     out = out or str(Path(model_path).with_suffix(".onnx"))
-    scaler, target_scaler = model.scaler, model.target_scaler
     try:
-        to_onnx(model.network, out, opset=opset,
-                input_mean=None if scaler is None else scaler.mean,
-                input_scale=None if scaler is None else scaler.scale,
-                output_mean=None if target_scaler is None else target_scaler.mean,
-                output_scale=None if target_scaler is None else target_scaler.scale)
+        model_to_onnx(model, out, dtype=dtype, opset=opset)
     except ImportError as error:
         raise UserError(str(error)) from None
+    pre = model.preprocessor
     click.echo(f"wrote {out}")
+    if pre.numeric:
+        click.echo(f"  input: {dtype} (batch, {len(pre.numeric)}), the columns "
+                   f"{', '.join(c.name for c in pre.numeric)}; NaN where missing")
+    for column in pre.categorical:
+        click.echo(f"  {column.name}: string (batch, 1); \"\" where missing")
+    click.echo(f"  output: {_output_text(model)}")
+
+
+def _output_text(model) -> str:
+    if model.task == "regression":
+        return f"{model.target or 'the target'} in its own units"
+    if len(model.classes) == 2 and model.network.n_outputs == 1:
+        return f"P({model.classes[1]}), one column"
+    return "probabilities of " + ", ".join(map(str, model.classes))
 
 
 @main.command()

@@ -122,9 +122,9 @@ class Model:
 
     def evaluate(self, X: Table | Array | Any, y: Array) -> dict[str, float]:
         """``loss`` (as in training), and ``accuracy`` or ``r2`` and ``mse`` in target units."""
+        targets = self.targets(y)  # unknown labels are refused before any warning on X
         inputs = self.inputs(X)
-        result = {"samples": int(len(inputs)),
-                  "loss": self.network.loss(inputs, self.targets(y))}
+        result = {"samples": int(len(inputs)), "loss": self.network.loss(inputs, targets)}
         out = self.network.predict(inputs)
         if self.task == "classification":
             index = encode_labels(y, self.classes)
@@ -184,10 +184,10 @@ def holdout(table: Table, fraction: float | None = None) -> tuple[float, str]:
     The rule: hold out 20% of the rows, unless
 
     * the table has fewer than 30 rows (too few to spare any), or
-    * the table is a whole domain: its rows are distinct and are every combination of the
-      values its columns take (a truth table such as XOR, parity, or 1..9 even/odd). There is
-      nothing else to generalise to, so every row is for training and training stops when every
-      target is met.
+    * the table is a whole domain: each column takes few values (at most ``sqrt(n)``), and the
+      rows are distinct and are every combination of them (a truth table such as XOR, parity,
+      or a grid). There is nothing else to generalise to, so every row is for training and
+      training stops when every target is met.
 
     ``fraction`` (``--validation``) overrides the rule.
     """
@@ -206,7 +206,7 @@ def holdout(table: Table, fraction: float | None = None) -> tuple[float, str]:
 
 
 def _whole_domain(table: Table) -> bool:
-    """Whether the rows are distinct and every combination of the columns' values."""
+    """Whether the columns take few values and the rows are every combination of them, once."""
     n = table.n_samples
     combinations = 1
     keys = []
@@ -214,8 +214,9 @@ def _whole_domain(table: Table) -> bool:
         values = table.column(name)
         codes = np.unique(np.asarray([str(v) for v in values.tolist()]) if values.dtype == object
                           else values, return_inverse=True)[1]
-        combinations *= int(codes.max()) + 1
-        if combinations > n:
+        values = int(codes.max()) + 1
+        combinations *= values
+        if combinations > n or values * values > n:
             return False
         keys.append(codes)
     distinct = len({tuple(row) for row in np.column_stack(keys).tolist()})

@@ -15,9 +15,9 @@ Roles
         seen in training (their text, sorted); a category unseen in training gives an all-zero
         row, counted in a warning. Missing cells take the most frequent category.
     ``dropped``
-        Not used, with the reason: named in ``drop=``; identifier-like text (a different value in
-        most rows: more than half the rows, and more than 10 values, or every row when fewer),
-        which no new row can share; a row number (a column named like ``rownames`` or
+        Not used, with the reason: named in ``drop=``; identifier-like text (more than 10
+        distinct values, in more than half the rows: names, ids, free text), which new rows
+        would hardly share; a row number (a column named like ``rownames`` or
         ``Unnamed: 0`` holding ``0..n-1`` or ``1..n`` in order); a constant column; a column with
         no value at all.
 
@@ -47,7 +47,7 @@ Array = np.ndarray
 ROLES = ("numeric", "categorical", "dropped")
 IDENTIFIER_FRACTION = 0.5  # text with distinct values in more than this share of rows ...
 IDENTIFIER_MIN_VALUES = 10  # ... and more than this many distinct values is identifier-like
-ROW_NUMBER_NAMES = ("", "rownames", "row.names", "row_names", "unnamed: 0", "index", "x")
+ROW_NUMBER_NAMES = ("", "rownames", "row.names", "row_names", "unnamed: 0")
 FAR = 1.0  # warn for raw values more than FAR training ranges outside that range
 
 
@@ -300,12 +300,13 @@ class Preprocessor:
         return numeric_table(X, names)
 
     def _warn_numeric(self, raw: Array, gaps: Array) -> None:
-        unexpected = gaps.sum(axis=0)
-        for c, count in zip(self.numeric, unexpected, strict=True):
-            if count and not c.indicator:
-                warnings.warn(f"column {c.name!r} has {count} missing value(s), and none in "
-                              f"training; they were filled with the training median {c.fill:g}",
-                              UserWarning, stacklevel=4)
+        unexpected = [f"{c.name!r} ({count})" for c, count in zip(self.numeric, gaps.sum(axis=0),
+                                                                  strict=True)
+                      if count and not c.indicator]
+        if unexpected:
+            warnings.warn(f"missing values in column(s) {', '.join(unexpected)}, which had none in "
+                          "training, were filled with the training medians", UserWarning,
+                          stacklevel=4)
         low = np.array([-np.inf if c.low is None else c.low for c in self.numeric])
         high = np.array([np.inf if c.high is None else c.high for c in self.numeric])
         with np.errstate(invalid="ignore"):
@@ -402,8 +403,8 @@ def _categorical(name: str, values: Array, forced: bool) -> Column:
     if len(categories) == 1 and not gaps and not forced:
         return Column(name, "dropped", f"constant ({categories[0]!r})")
     distinct = len(categories)
-    if not forced and distinct > 1 and (distinct == len(present) or (
-            distinct > IDENTIFIER_MIN_VALUES and distinct > IDENTIFIER_FRACTION * len(present))):
+    if not forced and distinct > IDENTIFIER_MIN_VALUES and distinct > (
+            IDENTIFIER_FRACTION * len(present)):
         return Column(name, "dropped", f"identifier-like text ({distinct} distinct values in "
                                        f"{len(present)} rows); keep it with --categorical")
     reason = "asked (--categorical)" if forced else (
