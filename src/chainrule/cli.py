@@ -663,8 +663,9 @@ def evaluate(model_path: str, data: str, target: str | None, quiet: bool, verbos
 @click.option("--format", "fmt", type=click.Choice(["onnx"]), default="onnx", show_default=True,
               help="Format to export to.")
 @click.option("--out", "-o", metavar="FILE", help="Where to write [default: MODEL with .onnx].")
-@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
-              show_default=True, help="Numeric type of the graph's inputs, weights and output.")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]),
+              help="Numeric type of the graph's inputs, weights and output [default: the "
+                   "model's, so that it predicts what `chainrule predict` does].")
 @click.option("--opset", type=click.IntRange(min=13), default=None,
               help="ONNX opset [default: 17, read by every runtime since 2022].")
 @user_errors
@@ -687,6 +688,7 @@ def export(model_path: str, fmt: str, out: str | None, dtype: str, opset: int | 
         raise UserError(str(error)) from None
     model = _load(model_path)
     out = out or str(Path(model_path).with_suffix(".onnx"))
+    dtype = dtype or model.network.dtype.name
     try:
         model_to_onnx(model, out, dtype=dtype, opset=opset)
     except ImportError as error:

@@ -334,8 +334,8 @@ def _version() -> str:
     return __version__
 
 
-def model_to_onnx(model, path: str | os.PathLike | None = None, dtype: str | np.dtype = "float32",
-                  opset: int | None = None):
+def model_to_onnx(model, path: str | os.PathLike | None = None,
+                  dtype: str | np.dtype | None = None, opset: int | None = None):
     """The ONNX graph of a CLI :class:`~chainrule.data.Model`, from raw columns to predictions.
 
     The preprocessing is part of the graph, in ONNX-ML operators, so a runtime predicts from
@@ -344,8 +344,9 @@ def model_to_onnx(model, path: str | os.PathLike | None = None, dtype: str | np.
     * ``"input"``, shape ``(batch, n_numeric)`` in ``dtype``: the numeric columns, in the order
       of the model's ``numeric`` columns (also in the file's metadata, ``numeric_columns``), NaN
       where a value is missing. float32: ``Imputer`` (the training medians) then ``Scaler``
-      (``(x - mean) / scale``); float64, which those operators do not compute in:
-      ``IsNaN``/``Where`` then ``Sub``/``Div``. Missing indicators: ``IsNaN``, ``Gather``.
+      (``(x - mean) * (1 / scale)``); float64, which those operators do not compute in:
+      ``IsNaN``/``Where`` then ``Sub``/``Mul``. These are the operations, in the same type, of
+      :meth:`~chainrule.data.Preprocessor.transform`. Missing indicators: ``IsNaN``, ``Gather``.
     * one string input per categorical column, named after the column, shape ``(batch, 1)``:
       its category text as ``chainrule train`` lists it (``"Biscoe"``, ``"4"``, ``"True"``).
       A missing value is ``""`` or one of pandas' missing-value strings (``"NA"``, ``"nan"``,
@@ -362,8 +363,9 @@ def model_to_onnx(model, path: str | os.PathLike | None = None, dtype: str | np.
         A model trained by ``chainrule train`` (with its preprocessing).
     path : str or path-like, optional
         Where to write the file (atomically); ``None`` only builds the graph.
-    dtype : {"float32", "float64"}
-        The graph's numeric type; the weights are converted to it.
+    dtype : {"float32", "float64"}, optional
+        The graph's numeric type; default the network's. Another type converts the weights, and
+        the predictions then differ from the model's by that type's rounding.
     opset : int, optional
         As :func:`to_onnx`.
 
@@ -379,7 +381,7 @@ def model_to_onnx(model, path: str | os.PathLike | None = None, dtype: str | np.
     if pre is None:
         raise ValueError("this model has no preprocessing; export its network with to_onnx")
     _check_single(net)
-    graph = _GraphBuilder(dtype)
+    graph = _GraphBuilder(net.dtype if dtype is None else dtype)
     names = [c.name for c in pre.categorical]
     if INPUT_NAME in names:
         raise ValueError(f"a categorical column is named {INPUT_NAME!r}, the name of the "
@@ -421,7 +423,7 @@ def _numeric_nodes(graph: _GraphBuilder, columns) -> list[str]:
         missing = graph.node("IsNaN", [INPUT_NAME])
         filled = graph.node("Where", [missing, graph.constant("input_fill", fill), INPUT_NAME])
         centred = graph.node("Sub", [filled, graph.constant("input_mean", mean)])
-        block = graph.node("Div", [centred, graph.constant("input_scale", scale)])
+        block = graph.node("Mul", [centred, graph.constant("input_inverse_scale", 1 / scale)])
     flagged = [j for j, c in enumerate(columns) if c.indicator]
     if not flagged:
         return [block]
@@ -446,3 +448,36 @@ def _categorical_nodes(graph: _GraphBuilder, column, na_strings: list[str]) -> l
                         values_floats=[1.0] * len(missing), default_float=0.0)
         pieces.append(graph.cast(flag))
     return pieces
+
+
+def onnx_inputs(model, data, dtype: str | np.dtype | None = None) -> dict[str, Array]:
+    """The inputs of :func:`model_to_onnx`'s graph for the rows of ``data``.
+
+    Parameters
+    ----------
+    model : chainrule.data.Model
+    data : str, path, pandas.DataFrame or chainrule.data.Table
+        A file or data frame with the model's columns (read with
+        :func:`chainrule.data.read_table`), or a table already read.
+    dtype : {"float32", "float64"}, optional
+        The graph's numeric type; default the model's.
+
+    Returns
+    -------
+    dict
+        ``{"input": (n, n_numeric) array, column: (n, 1) array of str, ...}``: missing numbers
+        are NaN, missing categories ``""``.
+    """
+    from .data import Table, category_text, read_table
+
+    table = data if isinstance(data, Table) else read_table(data, features=model.feature_names)
+    pre = model.preprocessor
+    feeds = {}
+    if pre.numeric:
+        columns = [table.numeric.index(c.name) for c in pre.numeric]
+        feeds[INPUT_NAME] = np.ascontiguousarray(table.X[:, columns],
+                                                 dtype=dtype or model.network.dtype)
+    for column in pre.categorical:
+        texts = [category_text(v) or "" for v in table.column(column.name).tolist()]
+        feeds[column.name] = np.array(texts, dtype=object).reshape(-1, 1)
+    return feeds

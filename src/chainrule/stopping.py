@@ -52,7 +52,10 @@ class ValidationStop:
         patience."""
         better = val_loss < self.best  # NaN and inf never are
         if better.any():
-            significant = better & (self.best - val_loss > self.tol * np.maximum(1.0, self.best))
+            with np.errstate(invalid="ignore"):  # the first loss: inf - loss > tol * inf
+                gain = self.best - val_loss
+                significant = better & ((gain == np.inf) | (gain > self.tol * np.maximum(
+                    1.0, self.best)))
             self.improved_at[significant] = epoch
             self.best[better] = val_loss[better]
             self.best_epoch[better] = epoch

@@ -18,8 +18,8 @@ Roles
         Not used, with the reason: named in ``drop=``; identifier-like text (more than 10
         distinct values, in more than half the rows: names, ids, free text), which new rows
         would hardly share; a row number (a column named like ``rownames`` or
-        ``Unnamed: 0`` holding ``0..n-1`` or ``1..n`` in order); a constant column; a column with
-        no value at all.
+        ``Unnamed: 0`` holding distinct whole numbers, as R's and pandas' row names written to a
+        file do, in any order after a split); a constant column; a column with no value at all.
 
 Every numeric or categorical column with missing cells in training also gets a missing
 indicator, ``1`` where the cell was missing and ``0`` elsewhere, so the network can tell a filled
@@ -262,11 +262,15 @@ class Preprocessor:
             gaps = np.isnan(raw)
             self._warn_numeric(raw, gaps)
             p = len(self.numeric)
-            fill = np.array([c.fill for c in self.numeric])
-            mean = np.array([c.mean for c in self.numeric])
-            scale = np.array([c.scale for c in self.numeric])
-            block = np.where(gaps, fill, raw) if gaps.any() else raw
-            np.divide(block - mean, scale, out=out[:, :p], casting="unsafe")
+            # in the output's dtype, as (x - mean) * (1 / scale): the very operations of the
+            # exported ONNX graph (Imputer, Scaler), so that both give the same numbers
+            fill, mean, inverse = (np.array(v).astype(dtype) for v in zip(
+                *[(c.fill, c.mean, 1 / c.scale) for c in self.numeric], strict=True))
+            block = raw.astype(dtype)
+            if gaps.any():
+                np.copyto(block, fill, where=gaps)
+            np.subtract(block, mean, out=block)
+            np.multiply(block, inverse, out=out[:, :p])
             flagged = [j for j, c in enumerate(self.numeric) if c.indicator]
             out[:, p : p + len(flagged)] = gaps[:, flagged]
             at = p + len(flagged)
@@ -283,10 +287,7 @@ class Preprocessor:
                 raise ValueError(f"the data lack the model's input column(s) "
                                  f"{', '.join(missing)}")
             wrong = [c.name for c in self.numeric if c.name in table.text]
-            if wrong:
-                raise ValueError(f"column(s) {', '.join(wrong)} were numeric in training but "
-                                 "hold text here")
-            return table
+            return _as_numbers(table, wrong) if wrong else table
         if self.categorical:
             raise ValueError("this model has categorical columns "
                              f"({', '.join(c.name for c in self.categorical)}); give it a table "
@@ -366,6 +367,28 @@ class Preprocessor:
                 f"{roles['dropped']} dropped -> {self.n_outputs} inputs)")
 
 
+def _as_numbers(table: Table, names: list[str]) -> Table:
+    """``table`` with the text columns ``names`` read as numbers; text that is not a number
+    becomes missing, with a warning (the column was numeric in training)."""
+    columns, bad = [], {}
+    for name in names:
+        values = np.full(table.n_samples, np.nan)
+        for i, cell in enumerate(table.text[name].tolist()):
+            try:
+                values[i] = float(cell) if cell is not None else np.nan
+            except (TypeError, ValueError):
+                bad.setdefault(name, []).append(str(cell))
+        columns.append(values)
+    if bad:
+        shown = "; ".join(f"{n!r}: {len(v)} (e.g. {v[0]!r})" for n, v in bad.items())
+        warnings.warn(f"text where training had numbers, treated as missing, in column(s) "
+                      f"{shown}", UserWarning, stacklevel=5)
+    text = {k: v for k, v in table.text.items() if k not in names}
+    X = np.column_stack([table.X, *columns])
+    return Table(X, [*table.numeric, *names], text, table.columns, table.target,
+                 table.target_name, table.source)
+
+
 # -- one column at a time --------------------------------------------------------------------------
 def _numeric(name: str, values: Array, standardize: bool) -> Column:
     present = values[~np.isnan(values)]
@@ -376,7 +399,7 @@ def _numeric(name: str, values: Array, standardize: bool) -> Column:
     if low == high and not gaps:
         return Column(name, "dropped", f"constant ({low:g})")
     if _is_row_number(name, values):
-        return Column(name, "dropped", "a row number (1..n in order)")
+        return Column(name, "dropped", "row numbers (distinct whole numbers)")
     median = float(np.median(present))
     filled = np.where(np.isnan(values), median, values) if gaps else values
     mean, std = float(filled.mean()), float(filled.std())
@@ -386,10 +409,10 @@ def _numeric(name: str, values: Array, standardize: bool) -> Column:
 
 
 def _is_row_number(name: str, values: Array) -> bool:
+    """A column named like R's or pandas' row names, holding distinct whole numbers."""
     if name.strip().lower() not in ROW_NUMBER_NAMES or values.size < 2:
         return False
-    start = values[0]
-    return start in (0.0, 1.0) and np.array_equal(values, start + np.arange(values.size))
+    return bool(np.all(values == np.round(values))) and np.unique(values).size == values.size
 
 
 def _categorical(name: str, values: Array, forced: bool) -> Column:
