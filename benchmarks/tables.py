@@ -55,6 +55,7 @@ TABLES = [
     Spec("penguins", "penguins", "species", "classification", "A"),
     Spec("penguins-mass", "penguins", "body_mass_g", "regression", "A"),
     Spec("diamonds", "ggplot2::diamonds", "price", "regression", "A"),
+    Spec("diamonds-4k", "ggplot2::diamonds", "price", "regression", "A", rows=4000),
     Spec("diabetes", "diabetes", "target", "regression", "A"),
     Spec("wage", "ISLR::Wage", "wage", "regression", "A", drop=["logwage"]),
     Spec("auto-mpg", "ISLR::Auto", "mpg", "regression", "A"),

@@ -23,7 +23,7 @@ from . import __version__
 from .datasets import PROBLEMS
 
 PLOT_PROBE_EPOCHS = 200  # epochs of the probe whose gradient norms `doctor --plot` draws
-WEIGHT_DECAY = 1e-4  # train's default L2 penalty (see README, "Generalisation")
+WEIGHT_DECAY_ROWS = 3.0  # train's default L2 penalty is this / training rows (README, "Generalisation")
 REFIT = False  # train's default for --refit (see README, "Generalisation")
 
 
@@ -226,8 +226,9 @@ def model_options(command: Callable) -> Callable:
 def stopping_options(command: Callable) -> Callable:
     """How training generalises: stopping on held-out rows, weight decay, refit (train only)."""
     for decorator in reversed((
-        click.option("--weight-decay", type=click.FloatRange(min=0), default=WEIGHT_DECAY,
-                     show_default=True, help="L2 penalty on the weights."),
+        click.option("--weight-decay", type=click.FloatRange(min=0),
+                     help="L2 penalty on the weights [default: 3 / training rows, e.g. 0.01 for "
+                          "300 rows: a fixed prior weighs less as data grow]."),
         click.option("--early-stopping/--no-early-stopping", default=True, show_default=True,
                      help="With held-out rows and no --epochs: stop where the validation loss "
                           "is lowest, and keep those weights."),
@@ -339,7 +340,7 @@ def _fit_kwargs(options: dict[str, Any]) -> dict[str, Any]:
              "restarts": "restarts", "patience": "patience"}
     kwargs = {name: options[key] for key, name in names.items() if options.get(key) is not None}
     kwargs["optimizer"] = options["optimizer"]
-    if "weight_decay" in options:
+    if options.get("weight_decay") is not None:
         kwargs["weight_decay"] = options["weight_decay"]
     return kwargs
 
@@ -402,6 +403,8 @@ def train(data: str, out: str | None, plot: str | None, quiet: bool, verbose: bo
     _check_plot(plot)
     start = time.perf_counter()
     table, model, train_rows, val_rows, notes = _prepare(data, options)
+    if options["weight_decay"] is None:
+        options["weight_decay"] = WEIGHT_DECAY_ROWS / len(train_rows)
     fit_kwargs = _fit_kwargs(options)
     if not options["early_stopping"]:
         fit_kwargs["early_stopping"] = False

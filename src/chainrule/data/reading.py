@@ -142,7 +142,7 @@ def read_table(source: str | os.PathLike | Any, target: str | None = None,
         return _read_numpy(path, suffix, target, features)
     if suffix in ARROW_SUFFIXES:
         return _from_arrow(_read_arrow_file(path, ARROW_SUFFIXES[suffix]), target, features, path)
-    return _from_arrow(_read_text(path), target, features, path)
+    return _read_text(path, target, features)
 
 
 def _is_data_frame(source: Any) -> bool:
@@ -171,7 +171,11 @@ def _builtin_table(name: str, X: Array, y: Array, features: Sequence[str] | None
 
 
 # -- Arrow sources -------------------------------------------------------------------------------
-def _read_text(path: str):
+def _read_text(path: str, target: str | None, features: Sequence[str] | None) -> Table:
+    """A CSV/TSV file, streamed: Arrow parses it block by block (types from the first block)
+    and each block's numbers go straight into the final array, so memory holds that array and
+    a few blocks. A column whose type changes after the first block (a number column with text
+    further down) makes the whole file be read at once instead, which infers from every row."""
     import pyarrow as pa
     from pyarrow import csv as pa_csv
 
@@ -182,12 +186,19 @@ def _read_text(path: str):
         bad_rows.append(row)
         return "error"
 
+    parse = pa_csv.ParseOptions(delimiter=delimiter, invalid_row_handler=invalid_row)
+    convert = pa_csv.ConvertOptions(null_values=NA_STRINGS, strings_can_be_null=True)
     try:
-        return pa_csv.read_csv(
-            path,
-            parse_options=pa_csv.ParseOptions(delimiter=delimiter, invalid_row_handler=invalid_row),
-            convert_options=pa_csv.ConvertOptions(null_values=NA_STRINGS, strings_can_be_null=True),
-        )
+        try:
+            with pa_csv.open_csv(path, parse_options=parse, convert_options=convert) as reader:
+                return _from_batches(reader.schema, reader, _count_lines(path), target, features,
+                                     path)
+        except pa.ArrowInvalid as error:
+            if bad_rows or "conversion error" not in str(error).lower():
+                raise
+        arrow = pa_csv.read_csv(path, parse_options=parse, convert_options=convert)
+        return _from_batches(arrow.schema, arrow.to_batches(), arrow.num_rows, target, features,
+                             path)
     except pa.ArrowInvalid as error:
         if bad_rows:
             row = bad_rows[0]
@@ -196,6 +207,17 @@ def _read_text(path: str):
         raise ValueError(f"{path} is not a readable CSV/TSV file: {_first_line(error)}") from None
     except (pa.ArrowException, OSError) as error:
         raise ValueError(f"{path} is not a readable CSV/TSV file: {_first_line(error)}") from None
+
+
+def _count_lines(path: str) -> int:
+    """Line breaks in the (decompressed) file: at least the number of data rows."""
+    import pyarrow as pa
+
+    count = 1
+    with pa.input_stream(path, compression="detect") as stream:
+        while chunk := stream.read(1 << 24):
+            count += chunk.count(b"\n")
+    return count
 
 
 def _sniff_delimiter(path: str) -> str:
@@ -248,25 +270,24 @@ def _first_line(error: Exception) -> str:
 
 
 def _from_arrow(arrow, target: str | None, features: Sequence[str] | None, source: str) -> Table:
-    """The :class:`Table` of an Arrow table; its columns are released as they are converted."""
-    import pyarrow.compute as pc
+    """The :class:`Table` of an Arrow table."""
+    return _from_batches(arrow.schema, arrow.to_batches(), arrow.num_rows, target, features,
+                         source)
 
-    header = [str(name).strip() for name in arrow.column_names]
+
+def _from_batches(schema, batches, rows: int, target: str | None,
+                  features: Sequence[str] | None, source: str) -> Table:
+    """The :class:`Table` of Arrow record batches of ``schema`` holding at most ``rows`` rows.
+
+    The numeric feature columns go into one float64 array of ``rows`` rows, column-major, batch
+    by batch; wholly empty rows are skipped.
+    """
+    header = [str(name).strip() for name in schema.names]
     if not header:
         raise ValueError(f"{source} has no columns")
     if len(set(header)) != len(header):
         twice = sorted({h for h in header if header.count(h) > 1})
         raise ValueError(f"{source}: column name(s) {', '.join(twice)} appear more than once")
-    arrow = arrow.rename_columns(header)
-    if arrow.num_rows == 0:
-        raise ValueError(f"{source} has a header but no data rows")
-    if all(column.null_count for column in arrow.columns):  # drop wholly empty rows
-        empty = pc.is_null(arrow.column(0))
-        for column in arrow.columns[1:]:
-            empty = pc.and_(empty, pc.is_null(column))
-        arrow = arrow.filter(pc.invert(empty))
-        if arrow.num_rows == 0:
-            raise ValueError(f"{source} has a header but no data rows")
     target_name = None if target is None else _column_name(target, header, source)
     if features is not None:
         _require_columns(features, header, source)
@@ -275,32 +296,52 @@ def _from_arrow(arrow, target: str | None, features: Sequence[str] | None, sourc
         names = [h for h in header if h != target_name]
     if not names:
         raise ValueError(f"{source} has no feature columns besides the target {target_name!r}")
-    y = None
+    where = {name: i for i, name in enumerate(header)}
+    kinds = {name: _kind(schema.field(where[name]).type, name, source) for name in names}
+    numeric = [name for name in names if kinds[name] == "numeric"]
+    X = np.empty((rows, len(numeric)), order="F")
+    text: dict[str, list[Array]] = {name: [] for name in names if kinds[name] == "text"}
+    y: list[Array] = []
+    at = 0
+    for batch in batches:
+        batch = _without_empty_rows(batch)
+        k = batch.num_rows
+        if not k:
+            continue
+        for j, name in enumerate(numeric):
+            X[at : at + k, j] = _numeric_values(batch.column(where[name]), name, source, at)
+        for name, parts in text.items():
+            parts.append(_text_values(batch.column(where[name])))
+        if target_name is not None:
+            y.append(_target_values(batch.column(where[target_name]), target_name, source))
+        at += k
+    if at == 0:
+        raise ValueError(f"{source} has a header but no data rows")
+    target_values = None
     if target_name is not None:
-        y = _target_values(arrow.column(target_name), target_name, source)
-    arrow = arrow.select(names)
-    kinds = [_kind(arrow.column(name), name, source) for name in names]
-    numeric = [name for name, kind in zip(names, kinds, strict=True) if kind == "numeric"]
-    X = np.empty((arrow.num_rows, len(numeric)))
-    text: dict[str, Array] = {}
-    j = 0
-    for name, kind in zip(names, kinds, strict=True):
-        column = arrow.column(0)
-        arrow = arrow.remove_column(0)  # release the Arrow buffers as soon as they are copied
-        if kind == "numeric":
-            X[:, j] = _numeric_values(column, name, source)
-            j += 1
-        else:
-            text[name] = _text_values(column)
-        del column
-    return Table(X, numeric, text, names, y, target_name, source)
+        target_values = np.concatenate(y)
+        if target_values.dtype.kind == "f" and np.isnan(target_values).all():
+            raise ValueError(f"target column {target_name!r} in {source} is empty")
+    return Table(X[:at], numeric, {name: np.concatenate(parts) for name, parts in text.items()},
+                 names, target_values, target_name, source)
 
 
-def _kind(column, name: str, source: str) -> str:
-    """``"numeric"`` or ``"text"`` for an Arrow column; other types are refused."""
+def _without_empty_rows(batch):
+    """The batch without its rows whose every cell is missing (blank lines of a file)."""
+    import pyarrow.compute as pc
+
+    if not all(column.null_count for column in batch.columns):
+        return batch
+    empty = pc.is_null(batch.column(0))
+    for column in batch.columns[1:]:
+        empty = pc.and_(empty, pc.is_null(column))
+    return batch.filter(pc.invert(empty))
+
+
+def _kind(kind, name: str, source: str) -> str:
+    """``"numeric"`` or ``"text"`` for an Arrow type; other types are refused."""
     import pyarrow as pa
 
-    kind = column.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind) \
             or pa.types.is_null(kind):
         return "numeric"
@@ -315,16 +356,16 @@ def _kind(column, name: str, source: str) -> str:
                      "cells; flatten it into plain columns")
 
 
-def _numeric_values(column, name: str, source: str) -> Array:
+def _numeric_values(column, name: str, source: str, first_row: int = 0) -> Array:
     import pyarrow as pa
 
     if pa.types.is_null(column.type):
         return np.full(len(column), np.nan)
-    values = column.cast(pa.float64()).to_numpy()  # nulls become NaN
+    values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)  # nulls become NaN
     if np.isinf(values).any():
-        row = int(np.flatnonzero(np.isinf(values))[0])
-        raise ValueError(f"feature column {name!r} in {source} holds {values[row]} (data row "
-                         f"{row + 1}); remove it or mark it missing")
+        row = first_row + int(np.flatnonzero(np.isinf(values))[0])
+        raise ValueError(f"feature column {name!r} in {source} holds {values[row - first_row]} "
+                         f"(data row {row + 1}); remove it or mark it missing")
     return values
 
 
@@ -348,12 +389,10 @@ def _text_values(column) -> Array:
 
 def _target_values(column, name: str, source: str) -> Array:
     """Floats (NaN where missing) for a numeric target, else an object array (``None``)."""
-    if _kind(column, name, source) == "numeric":
+    if _kind(column.type, name, source) == "numeric":
         import pyarrow as pa
 
-        if pa.types.is_null(column.type):
-            raise ValueError(f"target column {name!r} in {source} is empty")
-        values = column.cast(pa.float64()).to_numpy()
+        values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
         if np.isinf(values).any():
             raise ValueError(f"target column {name!r} in {source} holds inf")
         return values
