@@ -228,7 +228,7 @@ def stopping_options(command: Callable) -> Callable:
     for decorator in reversed((
         click.option("--weight-decay", type=click.FloatRange(min=0),
                      help="L2 penalty on the weights [default: 3 / training rows, e.g. 0.01 for "
-                          "300 rows: a fixed prior weighs less as data grow]."),
+                          "300 rows, when rows are held out; else 0]."),
         click.option("--early-stopping/--no-early-stopping", default=True, show_default=True,
                      help="With held-out rows and no --epochs: stop where the validation loss "
                           "is lowest, and keep those weights."),
@@ -403,8 +403,8 @@ def train(data: str, out: str | None, plot: str | None, quiet: bool, verbose: bo
     _check_plot(plot)
     start = time.perf_counter()
     table, model, train_rows, val_rows, notes = _prepare(data, options)
-    if options["weight_decay"] is None:
-        options["weight_decay"] = WEIGHT_DECAY_ROWS / len(train_rows)
+    if options["weight_decay"] is None:  # a prior for samples; a whole domain is memorised
+        options["weight_decay"] = WEIGHT_DECAY_ROWS / len(train_rows) if len(val_rows) else 0.0
     fit_kwargs = _fit_kwargs(options)
     if not options["early_stopping"]:
         fit_kwargs["early_stopping"] = False
