@@ -94,6 +94,21 @@ def test_parquet_feather_compressed_and_tsv_read_like_csv(tmp_path, suffix):
     assert read_table(frame, "y").text["colour"].tolist() == ["red", None, "blue"]
 
 
+def test_a_column_turning_to_text_after_the_first_block_is_read_whole(tmp_path):
+    """The streaming reader types columns from its first block (about 1 MB); text further down
+    a number column makes the whole file be read at once, which types it from every row."""
+    rows = 200_000
+    lines = [f"{i},{i % 7}" for i in range(rows)] + ["n/a here,3", "12,4"]
+    path = write(tmp_path / "late.csv", "size,code\n" + "\n".join(lines) + "\n")
+    table = read_table(path, "code")
+    assert table.numeric == [] and table.text["size"][-2:].tolist() == ["n/a here", "12"]
+    assert table.n_samples == rows + 2 and table.target[-1] == 4
+    numbers = read_table(write(tmp_path / "n.csv", "a,b\n" + "\n".join(
+        f"{i},{i / 2}" for i in range(rows)) + "\n"), "b")
+    assert numbers.X.shape == (rows, 1) and numbers.X[-1, 0] == rows - 1
+    assert numbers.X.dtype == np.float64 and numbers.X.flags.c_contiguous
+
+
 @pytest.mark.parametrize("suffix, kind", [(".parquet", "Parquet"), (".feather", "Feather")])
 def test_corrupt_arrow_files_are_one_line_errors(tmp_path, suffix, kind):
     path = tmp_path / f"d{suffix}"

@@ -6,8 +6,8 @@ Python strings (``None`` where missing), and the target column as read.
 
 Text files are parsed by Arrow's multi-threaded CSV reader (``pyarrow.csv``), which converts
 each numeric column straight into a typed buffer: no Python object is made per numeric cell.
-The Arrow columns are then copied into ``X`` one at a time and released as they go, so reading
-peaks at about twice the final array (``benchmarks/reading.py`` measures it beside
+The file is streamed block by block and each block's numbers become a float block at once, joined
+into ``X`` at the end, so reading peaks at about twice the final array (``benchmarks/reading.py`` measures it beside
 ``pandas.read_csv``). The delimiter is sniffed from the first 64 kB (``, ; | tab space``); cells
 that pandas reads as missing (empty, ``NA``, ``NaN``, ``null``, ``None``, ``N/A``, ...) are missing
 here too. ``.gz``/``.bz2`` files are decompressed on the fly.
@@ -173,8 +173,8 @@ def _builtin_table(name: str, X: Array, y: Array, features: Sequence[str] | None
 # -- Arrow sources -------------------------------------------------------------------------------
 def _read_text(path: str, target: str | None, features: Sequence[str] | None) -> Table:
     """A CSV/TSV file, streamed: Arrow parses it block by block (types from the first block)
-    and each block's numbers go straight into the final array, so memory holds that array and
-    a few blocks. A column whose type changes after the first block (a number column with text
+    and each block's numbers become a float block at once, so memory holds the numbers twice
+    at most (the blocks, then the array they are joined into), never the whole parsed file. A column whose type changes after the first block (a number column with text
     further down) makes the whole file be read at once instead, which infers from every row."""
     import pyarrow as pa
     from pyarrow import csv as pa_csv
@@ -191,14 +191,12 @@ def _read_text(path: str, target: str | None, features: Sequence[str] | None) ->
     try:
         try:
             with pa_csv.open_csv(path, parse_options=parse, convert_options=convert) as reader:
-                return _from_batches(reader.schema, reader, _count_lines(path), target, features,
-                                     path)
+                return _from_batches(reader.schema, reader, target, features, path)
         except pa.ArrowInvalid as error:
             if bad_rows or "conversion error" not in str(error).lower():
                 raise
-        arrow = pa_csv.read_csv(path, parse_options=parse, convert_options=convert)
-        return _from_batches(arrow.schema, arrow.to_batches(), arrow.num_rows, target, features,
-                             path)
+        return _from_arrow(pa_csv.read_csv(path, parse_options=parse, convert_options=convert),
+                           target, features, path)
     except pa.ArrowInvalid as error:
         if bad_rows:
             row = bad_rows[0]
@@ -207,17 +205,6 @@ def _read_text(path: str, target: str | None, features: Sequence[str] | None) ->
         raise ValueError(f"{path} is not a readable CSV/TSV file: {_first_line(error)}") from None
     except (pa.ArrowException, OSError) as error:
         raise ValueError(f"{path} is not a readable CSV/TSV file: {_first_line(error)}") from None
-
-
-def _count_lines(path: str) -> int:
-    """Line breaks in the (decompressed) file: at least the number of data rows."""
-    import pyarrow as pa
-
-    count = 1
-    with pa.input_stream(path, compression="detect") as stream:
-        while chunk := stream.read(1 << 24):
-            count += chunk.count(b"\n")
-    return count
 
 
 def _sniff_delimiter(path: str) -> str:
@@ -271,16 +258,15 @@ def _first_line(error: Exception) -> str:
 
 def _from_arrow(arrow, target: str | None, features: Sequence[str] | None, source: str) -> Table:
     """The :class:`Table` of an Arrow table."""
-    return _from_batches(arrow.schema, arrow.to_batches(), arrow.num_rows, target, features,
-                         source)
+    return _from_batches(arrow.schema, arrow.to_batches(), target, features, source)
 
 
-def _from_batches(schema, batches, rows: int, target: str | None,
-                  features: Sequence[str] | None, source: str) -> Table:
-    """The :class:`Table` of Arrow record batches of ``schema`` holding at most ``rows`` rows.
+def _from_batches(schema, batches, target: str | None, features: Sequence[str] | None,
+                  source: str) -> Table:
+    """The :class:`Table` of Arrow record batches of ``schema``.
 
-    The numeric feature columns go into one float64 array of ``rows`` rows, column-major, batch
-    by batch; wholly empty rows are skipped.
+    Each batch's numeric feature columns become one float64 block, and the blocks one array at
+    the end; wholly empty rows are skipped.
     """
     header = [str(name).strip() for name in schema.names]
     if not header:
@@ -299,7 +285,7 @@ def _from_batches(schema, batches, rows: int, target: str | None,
     where = {name: i for i, name in enumerate(header)}
     kinds = {name: _kind(schema.field(where[name]).type, name, source) for name in names}
     numeric = [name for name in names if kinds[name] == "numeric"]
-    X = np.empty((rows, len(numeric)), order="F")
+    blocks: list[Array] = []
     text: dict[str, list[Array]] = {name: [] for name in names if kinds[name] == "text"}
     y: list[Array] = []
     at = 0
@@ -308,8 +294,10 @@ def _from_batches(schema, batches, rows: int, target: str | None,
         k = batch.num_rows
         if not k:
             continue
+        block = np.empty((k, len(numeric)), order="F")
         for j, name in enumerate(numeric):
-            X[at : at + k, j] = _numeric_values(batch.column(where[name]), name, source, at)
+            block[:, j] = _numeric_values(batch.column(where[name]), name, source, at)
+        blocks.append(block)
         for name, parts in text.items():
             parts.append(_text_values(batch.column(where[name])))
         if target_name is not None:
@@ -322,7 +310,9 @@ def _from_batches(schema, batches, rows: int, target: str | None,
         target_values = np.concatenate(y)
         if target_values.dtype.kind == "f" and np.isnan(target_values).all():
             raise ValueError(f"target column {target_name!r} in {source} is empty")
-    return Table(X[:at], numeric, {name: np.concatenate(parts) for name, parts in text.items()},
+    X = np.concatenate(blocks) if len(blocks) > 1 else np.ascontiguousarray(blocks[0])
+    del blocks
+    return Table(X, numeric, {name: np.concatenate(parts) for name, parts in text.items()},
                  names, target_values, target_name, source)
 
 
