@@ -7,7 +7,8 @@ Python strings (``None`` where missing), and the target column as read.
 Text files are parsed by Arrow's multi-threaded CSV reader (``pyarrow.csv``), which converts
 each numeric column straight into a typed buffer: no Python object is made per numeric cell.
 The file is streamed block by block and each block's numbers become a float block at once, joined
-into ``X`` at the end, so reading peaks at about twice the final array (``benchmarks/reading.py`` measures it beside
+into ``X`` at the end (each block freed once copied), so reading peaks well under twice the final
+array (``benchmarks/reading.py`` measures it beside
 ``pandas.read_csv``). The delimiter is sniffed from the first 64 kB (``, ; | tab space``); cells
 that pandas reads as missing (empty, ``NA``, ``NaN``, ``null``, ``None``, ``N/A``, ...) are missing
 here too. ``.gz``/``.bz2`` files are decompressed on the fly.
@@ -173,8 +174,8 @@ def _builtin_table(name: str, X: Array, y: Array, features: Sequence[str] | None
 # -- Arrow sources -------------------------------------------------------------------------------
 def _read_text(path: str, target: str | None, features: Sequence[str] | None) -> Table:
     """A CSV/TSV file, streamed: Arrow parses it block by block (types from the first block)
-    and each block's numbers become a float block at once, so memory holds the numbers twice
-    at most (the blocks, then the array they are joined into), never the whole parsed file. A column whose type changes after the first block (a number column with text
+    and each block's numbers become a float block at once, joined into one array at the end,
+    block by block, each freed once copied: never the whole parsed file. A column whose type changes after the first block (a number column with text
     further down) makes the whole file be read at once instead, which infers from every row."""
     import pyarrow as pa
     from pyarrow import csv as pa_csv
@@ -310,10 +311,23 @@ def _from_batches(schema, batches, target: str | None, features: Sequence[str] |
         target_values = np.concatenate(y)
         if target_values.dtype.kind == "f" and np.isnan(target_values).all():
             raise ValueError(f"target column {target_name!r} in {source} is empty")
-    X = np.concatenate(blocks) if len(blocks) > 1 else np.ascontiguousarray(blocks[0])
-    del blocks
+    X = _joined(blocks, at)
     return Table(X, numeric, {name: np.concatenate(parts) for name, parts in text.items()},
                  names, target_values, target_name, source)
+
+
+def _joined(blocks: list[Array], rows: int) -> Array:
+    """The blocks stacked into one C-ordered array; each block is freed once copied, so the
+    array's pages fill in as the blocks' are given back (memory holds the numbers about once)."""
+    X = np.empty((rows, blocks[0].shape[1]))
+    at = 0
+    blocks.reverse()
+    while blocks:
+        block = blocks.pop()
+        X[at : at + len(block)] = block
+        at += len(block)
+        del block
+    return X
 
 
 def _without_empty_rows(batch):
