@@ -152,7 +152,7 @@ def test_verbose_prints_epoch_lines(tmp_path):
 def bad_files(tmp_path, flowers):
     (tmp_path / "empty.csv").write_text("")
     write_csv(tmp_path / "text.csv", ["a", "b", "t"], [[1, "red", 0], [2, "blue", 1]])
-    (tmp_path / "ragged.csv").write_text("a,b,t\n1,2,0\n3,4\n")
+    (tmp_path / "ragged.csv").write_text("a,b,t\n1,2,0\n3,4,5,6\n")
     (tmp_path / "corrupt.chainrule").write_bytes(b"PK\x03\x04 not really a zip archive")
     (tmp_path / "text.chainrule").write_text("W1 = [1, 2]\n")
     return tmp_path
@@ -169,7 +169,7 @@ BAD_INPUTS = {
     "every column dropped": (["train", "{flowers}", "--target", "species", "--drop",
                               "length,width", "--drop", "noise"], "no usable feature column"),
     "ragged csv": (["train", "{d}/ragged.csv", "--target", "t"],
-                   "has 2 fields but the header has 3"),
+                   "line 3: 4 fields but the header has 3"),
     "bad --patience": (["train", "xor", "--patience", "0"], "'--patience'"),
     "negative --weight-decay": (["train", "xor", "--weight-decay", "-1"], "'--weight-decay'"),
     "bad export --dtype": (["export", "{model}", "--dtype", "int8"], "'--dtype'"),

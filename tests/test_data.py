@@ -47,8 +47,7 @@ def test_target_by_index_and_numeric_target(tmp_path):
 @pytest.mark.parametrize("text, message", [
     ("a,b,t\n", "header but no data rows"),
     ("a,b,t\n,,\n", "header but no data rows"),
-    ("a,b,t\n1,2\n", "the row '1,2' has 2 fields but the header has 3"),
-    ("a,b,t\n1,2,3\n4,5,6,7\n", "has 4 fields but the header has 3"),
+    ("a,b,t\n1,2,3\n4,5,6,7\n", "line 3: 4 fields but the header has 3"),
     ("a,a,t\n1,2,3\n", "column name\\(s\\) a appear more than once"),
     ("a,b,t\n1,inf,0\n", "feature column 'b' .* holds inf"),
     ("a,b,t\n1,2,\n3,4,\n", "target column 't' .* is empty"),
@@ -56,6 +55,12 @@ def test_target_by_index_and_numeric_target(tmp_path):
 def test_bad_tables_name_the_problem(tmp_path, text, message):
     with pytest.raises(ValueError, match=message):
         read_table(write(tmp_path / "d.csv", text), "t")
+
+
+def test_a_short_row_is_filled_with_missing_values_as_pandas_does(tmp_path):
+    table = read_table(write(tmp_path / "d.csv", "a,b,t\n1,2,0\n3,1\n"), "t")
+    np.testing.assert_array_equal(table.X, [[1, 2], [3, 1]])
+    assert np.isnan(table.target[1])
 
 
 def test_text_and_missing_cells_are_read_not_refused(tmp_path):
@@ -94,19 +99,43 @@ def test_parquet_feather_compressed_and_tsv_read_like_csv(tmp_path, suffix):
     assert read_table(frame, "y").text["colour"].tolist() == ["red", None, "blue"]
 
 
-def test_a_column_turning_to_text_after_the_first_block_is_read_whole(tmp_path):
-    """The streaming reader types columns from its first block (about 1 MB); text further down
-    a number column makes the whole file be read at once, which types it from every row."""
-    rows = 200_000
-    lines = [f"{i},{i % 7}" for i in range(rows)] + ["n/a here,3", "12,4"]
-    path = write(tmp_path / "late.csv", "size,code\n" + "\n".join(lines) + "\n")
-    table = read_table(path, "code")
-    assert table.numeric == [] and table.text["size"][-2:].tolist() == ["n/a here", "12"]
-    assert table.n_samples == rows + 2 and table.target[-1] == 4
-    numbers = read_table(write(tmp_path / "n.csv", "a,b\n" + "\n".join(
-        f"{i},{i / 2}" for i in range(rows)) + "\n"), "b")
-    assert numbers.X.shape == (rows, 1) and numbers.X[-1, 0] == rows - 1
-    assert numbers.X.dtype == np.float64 and numbers.X.flags.c_contiguous
+@pytest.mark.parametrize("late", [
+    "n/a here,3.5,x",      # text further down a number column
+    "12,4.5,x",            # a whole number where the first slice had one
+    '"12",4.5,"x\ny"',     # quotes, with a line break inside one
+])
+def test_files_read_in_chunks_equal_files_read_whole(tmp_path, monkeypatch, late):
+    """Chunks of ~1 kB here (16 MB in use): types from the first chunk; a change of type
+    further down makes the whole file be read at once instead."""
+    from chainrule.data import reading
+
+    rows = [f"{i},{i / 4},{'ab'[i % 2]}" for i in range(3000)]
+    rows[1500] = late
+    rows[10] = ",,"  # an empty line of cells, dropped
+    text = "size,w,code\n" + "\n".join(rows) + "\n"
+    path = write(tmp_path / "d.csv", text)
+    whole = read_table(path, "code")
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 1000)
+    sliced = read_table(path, "code")
+    assert sliced.columns == whole.columns and sliced.numeric == whole.numeric
+    np.testing.assert_array_equal(sliced.X, whole.X)
+    assert sliced.target.tolist() == whole.target.tolist() and sliced.n_samples == 2999
+    for name in sliced.text:
+        assert sliced.text[name].tolist() == whole.text[name].tolist()
+    if late.startswith("n/a"):
+        assert sliced.text["size"][1499] == "n/a here"
+    else:
+        assert sliced.X[1499].tolist() == [12.0, 4.5]
+
+
+def test_a_column_empty_in_the_first_chunk_is_typed_from_all_rows(tmp_path, monkeypatch):
+    from chainrule.data import reading
+
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 200)
+    lines = [f"{i}," for i in range(100)] + [f"{i},{i * 2}" for i in range(100)]
+    table = read_table(write(tmp_path / "d.csv", "a,b\n" + "\n".join(lines) + "\n"), "a")
+    assert table.numeric == ["b"] and np.isnan(table.X[:100, 0]).all()
+    assert table.X[-1, 0] == 198
 
 
 @pytest.mark.parametrize("suffix, kind", [(".parquet", "Parquet"), (".feather", "Feather")])

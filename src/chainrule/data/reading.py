@@ -1,17 +1,18 @@
-"""Reading tables: CSV/TSV, Parquet and Feather through Apache Arrow, NumPy files, data frames.
+"""Reading tables: CSV/TSV through pandas, Parquet and Feather through Arrow, NumPy files, frames.
 
 Every source becomes a :class:`Table`: the numeric feature columns as **one** float array ``X``
 (missing cells are NaN), the other feature columns (text, true/false, dates) as arrays of
 Python strings (``None`` where missing), and the target column as read.
 
-Text files are parsed by Arrow's multi-threaded CSV reader (``pyarrow.csv``), which converts
-each numeric column straight into a typed buffer: no Python object is made per numeric cell.
-The file is streamed block by block and each block's numbers become a float block at once, joined
-into ``X`` at the end (each block freed once copied), so reading peaks well under twice the final
-array (``benchmarks/reading.py`` measures it beside
-``pandas.read_csv``). The delimiter is sniffed from the first 64 kB (``, ; | tab space``); cells
-that pandas reads as missing (empty, ``NA``, ``NaN``, ``null``, ``None``, ``N/A``, ...) are missing
-here too. ``.gz``/``.bz2`` files are decompressed on the fly.
+Text files are parsed by pandas' C reader, which converts each numeric column straight into a
+typed buffer: no Python object is made per numeric cell. The file is parsed about 16 MB at a
+time and each chunk's numbers are copied into the final array ``X`` at once, so reading peaks
+well under twice that array (``benchmarks/reading.py`` measures it beside ``pandas.read_csv``;
+pandas' C reader parses numbers faster per core than Arrow's on the project's machines). The
+delimiter is sniffed from the first 64 kB (``, ; | tab space``). pandas' rules apply: its
+missing-value strings (empty, ``NA``, ``NaN``, ``null``, ``None``, ``N/A``, ...) are missing, a
+row with too few fields is filled with missing values, one with too many is an error.
+Compressed files (``.gz``, ``.bz2``, ...) are decompressed on the fly.
 
 Files are parsed, never executed: ``.npy``/``.npz`` are loaded with ``allow_pickle=False``. Every
 problem becomes one ``ValueError`` naming the file and what is wrong.
@@ -21,7 +22,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import os
+import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +35,7 @@ import numpy as np
 Array = np.ndarray
 
 SNIFF_BYTES = 64 * 1024
+CHUNK_BYTES = 16 << 20  # CSV files are parsed about this much at a time
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".tab", ".dat")
 ARROW_SUFFIXES = {".parquet": "Parquet", ".pq": "Parquet", ".feather": "Feather",
                   ".arrow": "Feather", ".ipc": "Feather"}
@@ -154,12 +159,12 @@ def _arrow_of_frame(frame: Any):
     import pyarrow as pa
 
     frame = frame.rename(columns=str)
-    try:
-        return pa.Table.from_pandas(frame, preserve_index=False)
+    try:  # numeric columns are shared, not copied; one thread: no pool to wait for
+        return pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
     except (pa.ArrowException, TypeError, ValueError):  # mixed Python objects in a column
         mixed = [c for c in frame.columns if frame[c].dtype == object]
         frame = frame.astype({c: str for c in mixed}).where(frame.notna(), None)
-        return pa.Table.from_pandas(frame, preserve_index=False)
+        return pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
 
 
 def _builtin_table(name: str, X: Array, y: Array, features: Sequence[str] | None) -> Table:
@@ -173,43 +178,72 @@ def _builtin_table(name: str, X: Array, y: Array, features: Sequence[str] | None
 
 # -- Arrow sources -------------------------------------------------------------------------------
 def _read_text(path: str, target: str | None, features: Sequence[str] | None) -> Table:
-    """A CSV/TSV file, streamed: Arrow parses it block by block (types from the first block)
-    and each block's numbers become a float block at once, joined into one array at the end,
-    block by block, each freed once copied: never the whole parsed file. A column whose type changes after the first block (a number column with text
-    further down) makes the whole file be read at once instead, which infers from every row."""
-    import pyarrow as pa
-    from pyarrow import csv as pa_csv
+    """A CSV/TSV file, parsed by pandas' C reader about ``CHUNK_BYTES`` at a time.
 
-    delimiter = _sniff_delimiter(path)
-    bad_rows: list[Any] = []
+    Each chunk's numbers are copied into the final array at once, so memory never holds the
+    whole parsed file. A column that holds numbers in one chunk and text in another makes the
+    whole file be parsed at once instead, which types every column from all its rows.
+    """
+    import pandas as pd
 
-    def invalid_row(row) -> str:
-        bad_rows.append(row)
-        return "error"
-
-    parse = pa_csv.ParseOptions(delimiter=delimiter, invalid_row_handler=invalid_row)
-    convert = pa_csv.ConvertOptions(null_values=NA_STRINGS, strings_can_be_null=True)
+    delimiter, header, line_bytes = _sniff(path)
+    if len(set(header)) != len(header):
+        twice = sorted({h for h in header if header.count(h) > 1})
+        raise ValueError(f"{path}: column name(s) {', '.join(twice)} appear more than once")
     try:
         try:
-            with pa_csv.open_csv(path, parse_options=parse, convert_options=convert) as reader:
-                return _from_batches(reader.schema, reader, target, features, path)
-        except pa.ArrowInvalid as error:
-            if bad_rows or "conversion error" not in str(error).lower():
-                raise
-        return _from_arrow(pa_csv.read_csv(path, parse_options=parse, convert_options=convert),
-                           target, features, path)
-    except pa.ArrowInvalid as error:
-        if bad_rows:
-            row = bad_rows[0]
-            raise ValueError(f"{path}: the row {row.text[:60]!r} has {row.actual_columns} "
-                             f"fields but the header has {row.expected_columns}") from None
-        raise ValueError(f"{path} is not a readable CSV/TSV file: {_first_line(error)}") from None
-    except (pa.ArrowException, OSError) as error:
+            rows = max(1000, CHUNK_BYTES // line_bytes)
+            with pd.read_csv(path, sep=delimiter, chunksize=rows) as chunks:
+                return _read_chunks(chunks, os.path.getsize(path) // line_bytes, target,
+                                    features, path)
+        except _Whole:
+            pass
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas' mixed-types warning: handled here
+            frame = pd.read_csv(path, sep=delimiter, low_memory=False)
+        return _from_arrow(_arrow_of_frame(frame), target, features, path)
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a text (UTF-8) table; expected CSV/TSV, Parquet, "
+                         "Feather, .npy or .npz") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, EOFError) as error:
+        fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
+        if fields:
+            expected, line, saw = fields.groups()
+            raise ValueError(f"{path}, line {line}: {saw} fields but the header has "
+                             f"{expected}") from None
         raise ValueError(f"{path} is not a readable CSV/TSV file: {_first_line(error)}") from None
 
 
-def _sniff_delimiter(path: str) -> str:
-    """The delimiter of a text table, from its first 64 kB (a comma when nothing else fits)."""
+class _Whole(Exception):
+    """The file cannot be read in chunks: read it whole."""
+
+
+def _read_chunks(chunks, rows: int, target: str | None, features: Sequence[str] | None,
+                 path: str) -> Table:
+    """The :class:`Table` of pandas' chunks of a file of about ``rows`` rows."""
+    first = next(chunks)
+    header = [str(name).strip() for name in first.columns]
+    kinds = {name: _frame_kind(first[column]) for name, column in zip(header, first.columns,
+                                                                       strict=True)}
+
+    def parts():
+        for part in itertools.chain([first], chunks):
+            part.columns = header
+            for name in header:
+                if _frame_kind(part[name]) != kinds[name] and part[name].notna().any():
+                    raise _Whole  # numbers in one chunk, text in another
+            yield part
+
+    return _assemble(header, kinds.__getitem__, parts(), target, features, path, rows)
+
+
+def _frame_kind(column) -> str:
+    return "numeric" if column.dtype.kind in "iuf" else "text"
+
+
+def _sniff(path: str) -> tuple[str, list[str], int]:
+    """The delimiter of a text table, from its first 64 kB (a comma when nothing else fits),
+    its header's names, and the mean bytes per line."""
     import pyarrow as pa
 
     try:
@@ -232,9 +266,12 @@ def _sniff_delimiter(path: str) -> str:
     if not lines:
         raise ValueError(f"{path} is empty")
     try:
-        return csv.Sniffer().sniff("\n".join(lines), delimiters=",\t;| ").delimiter
+        delimiter = csv.Sniffer().sniff("\n".join(lines), delimiters=",\t;| ").delimiter
     except csv.Error:
-        return "\t" if "\t" in lines[0] else ","
+        delimiter = "\t" if "\t" in lines[0] else ","
+    header = next(csv.reader([lines[0]], delimiter=delimiter))
+    line_bytes = max(1, len("\n".join(lines).encode()) // len(lines))
+    return delimiter, [name.strip() for name in header], line_bytes
 
 
 def _read_arrow_file(path: str, kind: str):
@@ -259,17 +296,27 @@ def _first_line(error: Exception) -> str:
 
 def _from_arrow(arrow, target: str | None, features: Sequence[str] | None, source: str) -> Table:
     """The :class:`Table` of an Arrow table."""
-    return _from_batches(arrow.schema, arrow.to_batches(), target, features, source)
+    return _from_batches(arrow.schema, arrow.to_batches(), target, features, source,
+                         arrow.num_rows)
 
 
 def _from_batches(schema, batches, target: str | None, features: Sequence[str] | None,
-                  source: str) -> Table:
-    """The :class:`Table` of Arrow record batches of ``schema``.
-
-    Each batch's numeric feature columns become one float64 block, and the blocks one array at
-    the end; wholly empty rows are skipped.
-    """
+                  source: str, rows: int | None = None) -> Table:
+    """The :class:`Table` of Arrow record batches of ``schema``, about ``rows`` rows in all."""
     header = [str(name).strip() for name in schema.names]
+    types = dict(zip(header, schema.types, strict=True))
+    return _assemble(header, lambda name: _kind(types[name], name, source), batches, target,
+                     features, source, rows)
+
+
+def _assemble(header: list[str], kind_of, parts, target: str | None,
+              features: Sequence[str] | None, source: str, rows: int | None) -> Table:
+    """The :class:`Table` of ``parts`` (Arrow record batches or pandas frames, with the columns
+    ``header``), about ``rows`` rows in all.
+
+    The numeric feature columns are written part by part into one float64 array (column-major,
+    grown by half when ``rows`` was too few); wholly empty rows are skipped.
+    """
     if not header:
         raise ValueError(f"{source} has no columns")
     if len(set(header)) != len(header):
@@ -283,26 +330,24 @@ def _from_batches(schema, batches, target: str | None, features: Sequence[str] |
         names = [h for h in header if h != target_name]
     if not names:
         raise ValueError(f"{source} has no feature columns besides the target {target_name!r}")
-    where = {name: i for i, name in enumerate(header)}
-    kinds = {name: _kind(schema.field(where[name]).type, name, source) for name in names}
+    kinds = {name: kind_of(name) for name in names}
     numeric = [name for name in names if kinds[name] == "numeric"]
-    blocks: list[Array] = []
+    X = np.empty((rows or 0, len(numeric)), order="F")
     text: dict[str, list[Array]] = {name: [] for name in names if kinds[name] == "text"}
     y: list[Array] = []
     at = 0
-    for batch in batches:
-        batch = _without_empty_rows(batch)
-        k = batch.num_rows
+    for part in parts:
+        columns = _columns_of(part)
+        k = len(columns[header[0]])
         if not k:
             continue
-        block = np.empty((k, len(numeric)), order="F")
-        for j, name in enumerate(numeric):
-            block[:, j] = _numeric_values(batch.column(where[name]), name, source, at)
-        blocks.append(block)
-        for name, parts in text.items():
-            parts.append(_text_values(batch.column(where[name])))
+        if at + k > len(X):
+            X = _grown(X, at, at + k)
+        _numbers_into(X[at : at + k], columns, numeric, source, at)
+        for name, values in text.items():
+            values.append(_text_values(_arrow_column(columns[name])))
         if target_name is not None:
-            y.append(_target_values(batch.column(where[target_name]), target_name, source))
+            y.append(_target_values(_arrow_column(columns[target_name]), target_name, source))
         at += k
     if at == 0:
         raise ValueError(f"{source} has a header but no data rows")
@@ -311,23 +356,59 @@ def _from_batches(schema, batches, target: str | None, features: Sequence[str] |
         target_values = np.concatenate(y)
         if target_values.dtype.kind == "f" and np.isnan(target_values).all():
             raise ValueError(f"target column {target_name!r} in {source} is empty")
-    X = _joined(blocks, at)
-    return Table(X, numeric, {name: np.concatenate(parts) for name, parts in text.items()},
+    return Table(X[:at], numeric, {name: np.concatenate(v) for name, v in text.items()},
                  names, target_values, target_name, source)
 
 
-def _joined(blocks: list[Array], rows: int) -> Array:
-    """The blocks stacked into one C-ordered array; each block is freed once copied, so the
-    array's pages fill in as the blocks' are given back (memory holds the numbers about once)."""
-    X = np.empty((rows, blocks[0].shape[1]))
-    at = 0
-    blocks.reverse()
-    while blocks:
-        block = blocks.pop()
-        X[at : at + len(block)] = block
-        at += len(block)
-        del block
-    return X
+def _columns_of(part) -> dict[str, Any]:
+    """A part's columns by name, without its wholly empty rows (blank lines of a file)."""
+    if hasattr(part, "schema"):  # an Arrow record batch
+        part = _without_empty_rows(part)
+        return {str(name).strip(): part.column(i) for i, name in enumerate(part.schema.names)}
+    empty = part.isna().all(axis=1) if part[part.columns[0]].isna().any() else None
+    if empty is not None and empty.any():
+        part = part[~empty.to_numpy()]
+    return {name: part[name] for name in part.columns}
+
+
+def _arrow_column(column):
+    """An Arrow array of a pandas column (missing values as nulls), or the Arrow column."""
+    if hasattr(column, "to_numpy") and not hasattr(column, "type"):
+        import pyarrow as pa
+
+        try:
+            return pa.array(column, from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError):  # mixed Python objects
+            return pa.array([None if v is None or v != v else str(v) for v in column.tolist()])
+    return column
+
+
+def _numbers_into(out: Array, columns: dict[str, Any], numeric: list[str], source: str,
+                  first_row: int) -> None:
+    """Write the numeric columns of one part into ``out`` (its rows of the final array)."""
+    if not numeric:
+        return
+    if hasattr(columns[numeric[0]], "type"):  # Arrow
+        for j, name in enumerate(numeric):
+            out[:, j] = _numeric_values(columns[name], name, source, first_row)
+        return
+    for j, name in enumerate(numeric):  # pandas; out is column-major: each a contiguous copy
+        out[:, j] = columns[name].to_numpy(dtype=np.float64, na_value=np.nan)
+    _refuse_inf(out, numeric, source, first_row)
+
+
+def _refuse_inf(block: Array, names: list[str], source: str, first_row: int) -> None:
+    if np.isinf(block).any():
+        row, j = np.argwhere(np.isinf(block))[0]
+        raise ValueError(f"feature column {names[j]!r} in {source} holds {block[row, j]} (data "
+                         f"row {first_row + row + 1}); remove it or mark it missing")
+
+
+def _grown(X: Array, used: int, needed: int) -> Array:
+    """``X`` (column-major) with room for ``needed`` rows, its first ``used`` rows kept."""
+    bigger = np.empty((max(needed, len(X) + len(X) // 2), X.shape[1]), order="F")
+    bigger[:used] = X[:used]
+    return bigger
 
 
 def _without_empty_rows(batch):
@@ -366,10 +447,7 @@ def _numeric_values(column, name: str, source: str, first_row: int = 0) -> Array
     if pa.types.is_null(column.type):
         return np.full(len(column), np.nan)
     values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)  # nulls become NaN
-    if np.isinf(values).any():
-        row = first_row + int(np.flatnonzero(np.isinf(values))[0])
-        raise ValueError(f"feature column {name!r} in {source} holds {values[row - first_row]} "
-                         f"(data row {row + 1}); remove it or mark it missing")
+    _refuse_inf(values[:, None], [name], source, first_row)
     return values
 
 
