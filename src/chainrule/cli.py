@@ -403,7 +403,8 @@ def train(data: str, out: str | None, plot: str | None, quiet: bool, verbose: bo
     _check_plot(plot)
     start = time.perf_counter()
     table, model, train_rows, val_rows, notes = _prepare(data, options)
-    if options["weight_decay"] is None:  # a prior for samples; a whole domain is memorised
+    auto_decay = options["weight_decay"] is None
+    if auto_decay:  # a prior for samples; a whole domain is memorised
         options["weight_decay"] = WEIGHT_DECAY_ROWS / len(train_rows) if len(val_rows) else 0.0
     fit_kwargs = _fit_kwargs(options)
     if not options["early_stopping"]:
@@ -417,7 +418,8 @@ def train(data: str, out: str | None, plot: str | None, quiet: bool, verbose: bo
     refit = None
     if options["refit"] and history.best_epoch is not None:
         refit = {"epochs": history.best_epoch + 1, "rows": table.n_samples}
-        model = _refit(table, options, refit["epochs"])
+        decay = WEIGHT_DECAY_ROWS / table.n_samples if auto_decay else options["weight_decay"]
+        model = _refit(table, {**options, "weight_decay": decay}, refit["epochs"])
     out = out or os.path.splitext(os.path.basename(data))[0] + ".chainrule"
     from .io import architecture
 
