@@ -190,14 +190,22 @@ def test_update_rule_matches_torch_optim(case: str) -> None:
     assert_same_trajectory(run_chainrule(make(), grads), run_torch(make_torch, grads))
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.startswith("sgd")])
-def test_sgd_in_blocks_of_parameters_matches_the_formula(case: str, monkeypatch) -> None:
-    """SGD updates large parameter arrays a block of columns at a time; with blocks of 3, every
-    array here spans two blocks, the last one short."""
-    monkeypatch.setattr(SGD, "BLOCK", 3)
+@pytest.mark.parametrize("case", list(CASES))
+def test_update_rule_on_stacked_copies_matches_the_formula_per_copy(case: str) -> None:
+    """Training updates K copies stacked on a leading axis in one step: each row must follow
+    the formula as if it were alone (Adam counts its steps per copy)."""
     make, rule, _ = CASES[case]
-    grads = gradient_sequence(2)
-    assert_same_trajectory(run_chainrule(make(), grads), run_reference(rule, grads))
+    stacked = [np.stack([g, -0.5 * g, 2 * g]) for g in gradient_sequence(2)[0]]  # 3 copies
+    params = [np.stack([p, p + 1, -p]) for p in initial_parameters()]
+    optimizer = make()
+    for _ in range(3):
+        optimizer.step(params, stacked)
+    for i, p0 in enumerate(initial_parameters()):
+        for k, (start, scale) in enumerate(((p0, 1.0), (p0 + 1, -0.5), (-p0, 2.0))):
+            want, state = start.copy(), {}
+            for _ in range(3):
+                want = rule(want, scale * gradient_sequence(2)[0][i], state)
+            np.testing.assert_allclose(params[i][k], want, rtol=1e-12, atol=1e-14)
 
 
 def test_rprop_steps_reach_their_bounds() -> None:

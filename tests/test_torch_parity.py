@@ -95,20 +95,31 @@ def test_softmax_forward_matches_torch_and_has_no_elementwise_derivative() -> No
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", [*HIDDEN, "softmax"])
-def test_activation_written_into_a_buffer_is_exactly_the_same(name: str, dtype) -> None:
-    """Training passes ``out=`` buffers; the values must not depend on it, nor the dtype change."""
+def test_compiled_activation_is_the_core_activation_in_its_dtype(name: str, dtype) -> None:
+    """The engine's compiled ``f`` and ``D * f'`` (flat arrays, with an offset) are the core's,
+    to a few units in the last place of the largest value (its ``exp`` is its own; where ``f'``
+    saturates, ``1 - a^2`` cancels those units), and the core keeps the dtype."""
+    from chainrule.engine import maths
+
     activation = get_activation(name)
     Z = activation_inputs().astype(dtype)
     A = activation.forward(Z)
-    buffer = np.full_like(Z, np.nan)
-    A_out = activation.forward(Z, out=buffer)
-    assert A_out.dtype == dtype
-    assert A_out is (Z if name == "identity" else buffer)  # identity returns Z itself
-    np.testing.assert_array_equal(A_out, A)
-    if name != "softmax":
-        D = np.full_like(Z, np.nan)
-        assert activation.derivative(Z, A, out=D) is D
-        np.testing.assert_array_equal(D, activation.derivative(Z, A))
+    assert A.dtype == dtype
+    code, (rows, cols) = maths.ACTIVATIONS.index(name), Z.shape
+    eps = 1e-14 if dtype == np.float64 else 1e-6
+    Zs, As = np.concatenate([[7.0], Z.ravel()]).astype(dtype), np.full(Z.size + 1, np.nan, dtype)
+    maths.activate(code, Zs, As, 1, rows, cols)
+    np.testing.assert_allclose(As[1:].reshape(Z.shape), A, rtol=eps,
+                               atol=eps * np.abs(A).max())
+    dA = np.random.default_rng(2).normal(size=Z.shape).astype(dtype)
+    D = dA.ravel().copy()
+    maths.times_derivative(code, Zs, As, 1, D, 0, rows, cols)
+    if name == "softmax":  # the Jacobian-vector product
+        want = A * (dA - (dA * A).sum(axis=-1, keepdims=True))
+    else:
+        want = dA * activation.derivative(Z, A)
+        assert activation.derivative(Z, A).dtype == dtype
+    np.testing.assert_allclose(D.reshape(Z.shape), want, rtol=eps, atol=eps * np.abs(want).max())
 
 
 @pytest.mark.parametrize("name", [*HIDDEN, "softmax"])
@@ -213,30 +224,43 @@ def test_loss_value_and_output_error_match_torch(
     assert_close(dZ, z.grad.numpy())
 
 
-@pytest.mark.parametrize("copies", [None, 3])
+@pytest.mark.parametrize("copies", [1, 3])
 @pytest.mark.parametrize("weights", ["mean", "sample weights"])
+@pytest.mark.parametrize("scale", [1.0, 800.0], ids=["z~1", "z~800"])
 @pytest.mark.parametrize(("loss_name", "output", "kind"), LOSS_CASES)
-def test_value_and_delta_together_equal_value_and_delta(
-    loss_name: str, output: str, kind: str, weights: str, copies: int | None
+def test_compiled_loss_and_output_error_match_torch(
+    loss_name: str, output: str, kind: str, scale: float, weights: str, copies: int
 ) -> None:
-    """The training step's fused call (into a buffer; one network, or 3 copies stacked) equals
-    the two plain ones."""
+    """The engine's compiled loss value and output error (each copy's rows from an offset in
+    one flat array, as training lays them out) are torch's, and the core's."""
+    from chainrule.engine import maths
+
     rng = np.random.default_rng(11)
     n, n_out = 7, 3
-    Z = 3 * rng.normal(size=(n, n_out) if copies is None else (copies, n, n_out))
-    y = loss_targets(loss_name, kind, n, n_out, rng)[0]
+    Z = rng.normal(size=(copies, n, n_out))
+    Z = scale * Z / np.abs(Z).max(axis=-1, keepdims=True)
+    if loss_name == "poisson":
+        Z = np.minimum(Z, 40.0)
+    y, targets = loss_targets(loss_name, kind, n, n_out, rng)
     loss, activation = get_loss(loss_name), get_activation(output)
-    A = activation.forward(Z)
+    with np.errstate(over="ignore"):
+        A = activation.forward(Z)
     Y = loss.prepare_targets(y, n_out, np.dtype(np.float64))
-    c = 1.0 / n if weights == "mean" else rng.dirichlet(np.ones(n))[:, None]
-    buffer = np.full_like(A, np.nan)
-    value, dZ = loss.value_and_delta(Z, A, Y, c, activation, out=buffer)
-    assert dZ is buffer
-    assert np.shape(value) == (() if copies is None else (copies,))
-    np.testing.assert_allclose(value, loss.value(Z, A, Y, c), rtol=1e-14)
-    np.testing.assert_allclose(dZ, loss.delta(Z, A, Y, c, activation), rtol=1e-14)
-    for k in range(copies or 0):  # each copy is its own loss
-        assert_close(value[k], loss.value(Z[k], A[k], Y, c))
+    w = rng.dirichlet(np.ones(n)) if weights == "sample weights" else np.zeros(0)
+    c = w[:, None] if w.size else 1.0 / n
+    for k in range(copies):
+        D = np.full(n * n_out, np.nan)
+        value = maths.loss_and_error(maths.LOSSES.index(loss_name), maths.ACTIVATIONS.index(
+            output), Z.ravel(), A.ravel(), k * n * n_out, Y.ravel(), 0, n, n_out, 1.0 / n, w, 0,
+            D)
+        assert_close(value, loss.value(Z[k], A[k], Y, c), rtol=1e-13)
+        assert_close(D.reshape(n, n_out), loss.delta(Z[k], A[k], Y, c, activation), rtol=1e-13)
+        if weights == "mean":
+            z = tensor(Z[k], grad=True)
+            expected = torch_loss_value(loss_name, z, targets)
+            expected.backward()
+            assert_close(value, expected.item())
+            assert_close(D.reshape(n, n_out), z.grad.numpy())
 
 
 @pytest.mark.parametrize("scale", [50.0, 800.0])

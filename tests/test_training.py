@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from chainrule import SGD, EarlyStopping, Network
+from chainrule import SGD, Callback, EarlyStopping, Network
 from chainrule.activations import get_activation
 from chainrule.datasets import PROBLEMS
 from chainrule.layers import Dense
@@ -140,14 +140,14 @@ def test_mini_batch_sgd_with_kept_buffers_is_plain_sgd_on_the_same_batches(activ
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("copies", [None, 3])
-def test_dense_layer_with_kept_buffers_computes_the_formulas_for_any_batch(dtype, copies) -> None:
-    """Plain matrices take np.dot and stacks of copies np.matmul; db is a product with a kept
-    vector of ones, which must follow the batch size from call to call."""
+def test_dense_layer_computes_the_formulas_for_any_batch(dtype, copies) -> None:
+    """One network's plain matrices and a stack of copies, batch sizes changing from call to
+    call, in the layer's own dtype."""
     rng = np.random.default_rng(1)
     lead = () if copies is None else (copies,)
     W = rng.normal(size=(*lead, 4, 2)).astype(dtype)
     b = rng.normal(size=(*lead, 2)).astype(dtype)
-    layer = Dense(W, b, get_activation("tanh"), reuse_buffers=True)
+    layer = Dense(W, b, get_activation("tanh"))
     tol = dict(rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
     for n in (5, 3, 5, 1):
         X = rng.normal(size=(n, 4)).astype(dtype)
@@ -527,32 +527,48 @@ def test_explicit_restarts_are_never_redrawn():
 
 
 @pytest.mark.parametrize("restarts", [1, 3])
-def test_history_norms_are_the_same_whichever_way_they_are_reduced(monkeypatch, restarts):
-    """Small networks keep epochs and reduce up to 64 of them at once, large ones take the
-    per-layer norms a block of parameters at a time: all must record the same norms."""
-    from chainrule import training
-
+def test_history_norms_are_the_formulas_on_both_engines(restarts):
+    """``gradient_norms`` is ``||dW_l||`` of each epoch's last step and ``update_ratios``
+    ``||W_end - W_start|| / ||W_start||`` over the epoch: the compiled engine records them in
+    its loop, the NumPy path after each epoch; both must give the formulas' numbers."""
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(64, 5)), rng.integers(0, 2, 64).astype(float)
 
-    def run():
-        net = Network([5, 7, 3, 1], seed=3)
-        history = net.fit(X, y, epochs=7, batch_size=16, optimizer="sgd", restarts=restarts)
-        assert len(history.gradient_norms) == len(history.update_ratios) == 7
-        return history
+    class Spy(Callback):  # the weights and last gradients of the kept copy, after each epoch
+        def on_train_begin(self, training):
+            self.weights = [np.concatenate([W.ravel() for W, _ in training.copy_of(k)])
+                            for k in range(restarts)]
+            self.rows = []
 
-    small = run()  # all 7 epochs reduced together at the end
-    size = restarts * net_parameters([5, 7, 3, 1])
-    monkeypatch.setattr(training._Record, "KEPT", 3 * 3 * size)  # 3 epochs at a time: 3+3+1
-    in_threes = run()
-    np.testing.assert_allclose(in_threes.gradient_norms, small.gradient_norms, rtol=1e-12)
-    np.testing.assert_allclose(in_threes.update_ratios, small.update_ratios, rtol=1e-12)
-    monkeypatch.setattr(training._Record, "LARGE", 0)  # force the block-at-a-time path, with
-    monkeypatch.setattr(training._Record, "BLOCK", 5)  # blocks that split layers unevenly
-    large = run()
-    np.testing.assert_allclose(large.gradient_norms, small.gradient_norms, rtol=1e-12)
-    np.testing.assert_allclose(large.update_ratios, small.update_ratios, rtol=1e-12)
-    assert np.all(np.array(small.gradient_norms) > 0)
+        def on_epoch_end(self, training, epoch, logs):
+            now = [np.concatenate([W.ravel() for W, _ in training.copy_of(k)])
+                   for k in range(restarts)]
+            norms = [np.linalg.norm(dW) for dW, _ in training.grad_views]  # (one copy: its own)
+            self.rows.append((self.weights, now, norms))
+            self.weights = now
+
+    histories = {}
+    for engine in ("compiled", "numpy"):
+        net, spy = Network([5, 7, 3, 1], seed=3), Spy()
+        histories[engine] = net.fit(X, y, epochs=7, batch_size=16, optimizer="sgd",
+                                    restarts=restarts, engine=engine, callbacks=[spy])
+        assert histories[engine].engine == engine
+        assert len(histories[engine].gradient_norms) == len(histories[engine].update_ratios) == 7
+    for name in ("gradient_norms", "update_ratios", "loss"):
+        np.testing.assert_allclose(getattr(histories["compiled"], name),
+                                   getattr(histories["numpy"], name), rtol=1e-10)
+    assert np.all(np.array(histories["numpy"].gradient_norms) > 0)
+    kept = histories["numpy"].replica
+    for epoch, (before, after, norms) in enumerate(spy.rows):  # the NumPy run's
+        split = np.cumsum([35, 21])  # W_1 (5 x 7), W_2 (7 x 3), W_3 (3 x 1)
+        for layer, (a, b) in enumerate(zip(np.split(before[kept], split),
+                                           np.split(after[kept], split), strict=True)):
+            ratio = np.linalg.norm(b - a) / np.linalg.norm(a)
+            assert histories["numpy"].update_ratios[epoch][layer] == pytest.approx(ratio,
+                                                                                   rel=1e-9)
+        if restarts == 1:
+            np.testing.assert_allclose(histories["numpy"].gradient_norms[epoch], norms,
+                                       rtol=1e-12)
 
 
 def net_parameters(sizes: list[int]) -> int:

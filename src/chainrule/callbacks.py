@@ -2,6 +2,8 @@
 
 A callback sees the :class:`~chainrule.training.Training` state and the epoch's ``logs``
 (``{"loss": ..., "val_loss": ...}``); it stops training by setting ``training.stop_reason``.
+Epoch hooks run with the compiled engine too (it returns to Python after every epoch when there
+are callbacks); a callback with ``on_batch_end`` makes ``fit`` take the NumPy path.
 Progress is reported through callbacks, never printed by the library.
 """
 
@@ -24,6 +26,11 @@ class Callback:
 
     def on_epoch_end(self, training: Training, epoch: int, logs: dict[str, float]) -> None:
         """Called after every epoch with its losses."""
+
+    def on_batch_end(self, training: Training, batch: int, logs: dict[str, float]) -> None:
+        """Called after every step (``batch``: its index in the epoch) with the lowest loss of
+        the copies on that batch. A callback that defines it trains on the NumPy path, which
+        returns to Python after every step; leave it out to train compiled."""
 
     def on_train_end(self, training: Training) -> None:
         """Called once after the last epoch."""

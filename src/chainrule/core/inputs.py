@@ -1,0 +1,163 @@
+"""What goes into a network, checked: inputs, targets, sample weights, and the inputs' range.
+
+Bad input raises a ``ValueError`` naming the problem and the fix. The inputs' range is taken in
+the same pass that looks for NaN and inf (:func:`column_range`), kept by ``fit`` and compared
+with by ``predict`` (:func:`warn_if_outside`).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+Array = np.ndarray
+NOT_FINITE = "X contains NaN or inf; remove or impute those samples"
+
+
+def input_array(X: Array, n_inputs: int) -> Array:
+    """``X`` as a numeric ``(n, n_inputs)`` array with at least one row, or a ValueError."""
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"X must be numeric, got dtype {X.dtype}")
+    if X.ndim == 1 and n_inputs == 1:
+        X = X[:, None]
+    if X.ndim != 2 or X.shape[1] != n_inputs:
+        raise ValueError(
+            f"X must have shape (n, {n_inputs}) for a network with {n_inputs} inputs, "
+            f"got {X.shape}"
+        )
+    if X.shape[0] == 0:
+        raise ValueError("X has no samples")
+    return X
+
+
+def targets(loss: str, y: Array, n_out: int, dtype: np.dtype) -> Array:
+    """``y`` as a float ``(n, n_out)`` array, refusing labels the loss named ``loss`` cannot fit.
+
+    ``y`` of shape ``(n,)`` is one target per sample: for one output it becomes a column, for
+    ``cross_entropy`` it holds integer class labels ``0 .. n_out - 1``.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind not in "biuf":
+        raise ValueError(
+            f"targets must be numeric, got dtype {y.dtype}; encode class labels as "
+            "integers 0..n_classes-1"
+        )
+    if not np.all(np.isfinite(y)):
+        raise ValueError("targets contain NaN or inf; remove or impute those samples")
+    if loss == "cross_entropy":
+        return _class_targets(y, n_out, dtype)
+    if y.ndim == 1:
+        if n_out != 1:
+            raise ValueError(
+                f"y has shape {y.shape} (one target per sample) but the network has "
+                f"{n_out} outputs; pass y of shape (n, {n_out})"
+            )
+        y = y[:, None]
+    if y.ndim != 2 or y.shape[1] != n_out:
+        raise ValueError(
+            f"y must have shape (n, {n_out}) for a network with {n_out} outputs, got {y.shape}"
+        )
+    if loss == "bce" and (y.min() < 0 or y.max() > 1):
+        raise ValueError(
+            f"loss 'bce' needs targets in [0, 1], got values in [{y.min()}, {y.max()}]; "
+            "use loss='cross_entropy' with a softmax output for more than two classes, "
+            "or loss='mse' with output_activation='identity' for regression"
+        )
+    if loss == "poisson" and y.min() < 0:
+        raise ValueError(
+            f"loss 'poisson' needs non-negative targets (counts or rates), got a minimum of "
+            f"{y.min()}; use loss='mse' with output_activation='identity' for targets "
+            "that can be negative"
+        )
+    return y.astype(dtype, copy=False)
+
+
+def _class_targets(y: Array, n_out: int, dtype: np.dtype) -> Array:
+    """One-hot rows from integer labels, or validated probability rows."""
+    if n_out < 2:
+        raise ValueError(
+            "cross_entropy needs at least 2 outputs (softmax over one output is always 1); "
+            "for two classes use one sigmoid output with loss='bce'"
+        )
+    if y.ndim == 1:
+        labels = y
+        if not np.all(labels == np.round(labels)) or labels.min() < 0 or labels.max() >= n_out:
+            raise ValueError(
+                f"cross_entropy labels must be integers in 0..{n_out - 1} for {n_out} outputs, "
+                f"got values in [{labels.min()}, {labels.max()}]"
+            )
+        return np.eye(n_out, dtype=dtype)[labels.astype(np.intp)]
+    if y.ndim != 2 or y.shape[1] != n_out:
+        raise ValueError(
+            f"cross_entropy targets must be labels of shape (n,) or one-hot rows of shape "
+            f"(n, {n_out}), got {y.shape}"
+        )
+    if y.min() < 0 or not np.allclose(y.sum(axis=1), 1.0):
+        raise ValueError("cross_entropy one-hot targets must be non-negative rows that sum to 1")
+    return y.astype(dtype, copy=False)
+
+
+def sample_weights(sample_weight: Array | None, n: int, dtype: np.dtype) -> float | Array:
+    """Per-sample loss weights ``c`` with ``sum(c) = 1``: ``1/n``, or a ``(n, 1)`` column."""
+    if sample_weight is None:
+        return 1.0 / n
+    w = np.asarray(sample_weight, dtype=dtype)
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},), got {w.shape}")
+    if not np.all(np.isfinite(w)) or w.min() < 0 or w.sum() <= 0:
+        raise ValueError("sample_weight must be finite, non-negative and not all zero")
+    return (w / w.sum())[:, None]
+
+
+def column_range(X: Array, block: int = 1 << 18) -> tuple[Array, Array]:
+    """Minimum and maximum of every column of ``X`` (shape ``(n, d)``), in one pass over it.
+
+    Both reductions run on a block of about ``block`` numbers while it is in cache
+    (``X.min(0), X.max(0)`` read ``X`` twice). Inside a block, ``k`` consecutive rows are laid
+    side by side (a reshape, free on C-ordered data) so that NumPy reduces a few long rows of
+    ``k d`` numbers instead of many short ones, whose per-row overhead dominates narrow data.
+    A NaN propagates to both, an inf is one of them: ``fit`` and ``predict`` take the check for
+    NaN and inf from this same pass.
+    """
+    n, d = X.shape
+    k = max(1, 4096 // d) if X.flags.c_contiguous else 1  # rows laid side by side
+    rows = k * max(1, block // (k * d))  # rows per block
+    low = high = None
+    for first in range(0, n, rows):
+        part = X[first : first + rows]
+        whole = part.shape[0] - part.shape[0] % k  # the rows that fill groups of k
+        for piece in (part[:whole].reshape(-1, k * d), part[whole:]):  # groups, then the rest
+            if piece.size:
+                lows = np.minimum.reduce(piece, axis=0).reshape(-1, d).min(0)
+                highs = np.maximum.reduce(piece, axis=0).reshape(-1, d).max(0)
+                if low is None:
+                    low, high = lows, highs
+                else:
+                    np.minimum(low, lows, out=low)
+                    np.maximum(high, highs, out=high)
+    return low, high
+
+
+def warn_if_outside(X: Array, X_range: tuple[Array, Array],
+                    input_range: tuple[Array, Array] | None) -> None:
+    """Warn when inputs (of column range ``X_range``) lie far outside the training range
+    ``input_range`` (a scaling step was forgotten?)."""
+    if input_range is None:
+        return
+    low, high = input_range
+    # far = more than one training range outside it; a column constant in training is known
+    # only to its own order of magnitude
+    span = np.where(high > low, high - low, np.maximum(np.abs(low), 1))
+    if np.any(X_range[0] < low - span) or np.any(X_range[1] > high + span):  # then find which
+        far = (X < low - span) | (X > high + span)
+        columns = np.flatnonzero(far.any(axis=0)).tolist()
+        j = columns[0]
+        warnings.warn(
+            f"inputs in column(s) {columns} lie far outside the range seen in training "
+            f"(e.g. {X[far[:, j], j][0]:g} in column {j} vs [{low[j]:g}, {high[j]:g}]); were "
+            "the inputs scaled for training but not for prediction?",
+            UserWarning,
+            stacklevel=3,
+        )

@@ -1,0 +1,355 @@
+"""The core's maths, compiled: activations, losses, forward and backward passes, optimizer steps.
+
+Every function here computes what its namesake in :mod:`chainrule.core` computes (the formulas
+are in the core's docstrings), for one copy of the network. Matrices are row-major blocks of
+flat arrays, named by the array and the offset where they start:
+
+* ``params[p0:]`` holds a copy's parameters as the core's buffer does (``W_1`` row by row, then
+  ``b_1``, then ``W_2``, ...); ``offsets[l]`` is where ``W_l`` starts;
+* a batch's ``Z_l`` and ``A_l`` live in one flat scratch array each, layer ``l`` from
+  ``rows_max * before[l]`` (``before[l]``: the units of the layers before it);
+* activations, losses and optimizers are small integer codes (``ACTIVATIONS``, ``LOSSES``,
+  ``OPTIMIZERS``), branched on once per array, not per number.
+
+No views are made: a tiny network's step is a few hundred multiply-adds, and each NumPy-style
+view would cost as much as dozens of them. Speed without changing the maths: the sigmoid,
+softmax and exponential use :func:`fast_exp`, an ``exp`` within 1 ulp that the compiler can
+vectorise (the C library's cannot be); products of matrices go through
+:func:`chainrule.engine.blas.gemm`, which adds ``A W`` onto the bias rows in one call.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+from .blas import gemm
+
+# codes: the position of the name is the code
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "exp", "identity",
+               "softmax")
+SIGMOID, TANH, RELU, LEAKY_RELU, ELU, SOFTPLUS, EXP, IDENTITY, SOFTMAX = range(9)
+LOSSES = ("mse", "bce", "cross_entropy", "poisson")
+MSE, BCE, CROSS_ENTROPY, POISSON = range(4)
+OPTIMIZERS = ("SGD", "Adam", "RMSprop", "Rprop")
+SGD, ADAM, RMSPROP, RPROP = range(4)
+# the optimizers' hyper-parameters, in the array ``hyper``
+LR, MOMENTUM, NESTEROV, BETA_1, BETA_2, EPSILON, RHO, ETA_MINUS, ETA_PLUS, STEP_MIN, STEP_MAX = \
+    range(11)
+
+LEAKY_SLOPE = 0.01
+# compiled once per float type and cached on disk; NumPy's rules for 1/0 (inf, no exception);
+# a * b + c may be one fused multiply-add; these functions allocate nothing (no reference counts)
+JIT = dict(cache=True, error_model="numpy", fastmath={"contract"}, nogil=True, _nrt=False)
+
+
+# -- exp, vectorisable ----------------------------------------------------------------------------
+@intrinsic
+def _float_bits(typingctx, x):
+    """The bits of a float64, as an int64."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _bits_float(typingctx, x):
+    """The float64 whose bits are the int64 ``x``."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+_INV_LN2 = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 in two parts, so that n ln 2 is exact
+_LN2_LO = 1.90821492927058770002e-10
+_SHIFT = 6755399441055744.0  # 1.5 * 2^52: adding it rounds to an integer, kept in the low bits
+
+
+@njit(**JIT)
+def fast_exp(x):
+    """``exp(x)`` in float64, within 1 ulp, with inf above 709.78, 0 below -745 and NaN kept.
+
+    ``x = n ln 2 + r`` with ``|r| <= ln 2 / 2``; ``exp(r)`` by its Taylor series to ``r^13``
+    (error below 2e-17); ``2^n`` built from its bits, in two factors so that results between
+    the smallest normal number and 0 (and above the largest: inf) come out right.
+    """
+    x = np.float64(x)
+    x = -746.0 if x < -746.0 else (710.0 if x > 710.0 else x)  # (NaN stays NaN)
+    t = x * _INV_LN2 + _SHIFT
+    n = t - _SHIFT
+    r = (x - n * _LN2_HI) - n * _LN2_LO
+    p = 1.0 + r * (1.0 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (
+        1 / 720 + r * (1 / 5040 + r * (1 / 40320 + r * (1 / 362880 + r * (
+            1 / 3628800 + r * (1 / 39916800 + r * (1 / 479001600 + r / 6227020800))))))))))))
+    k = _float_bits(t) - _float_bits(_SHIFT)  # n, as an integer
+    half = k >> 1
+    return p * _bits_float((half + 1023) << 52) * _bits_float((k - half + 1023) << 52)
+
+
+# -- activations ----------------------------------------------------------------------------------
+@njit(**JIT)
+def activate(code, Z, A, start, rows, cols):
+    """``A = f(Z)`` on the ``(rows, cols)`` block from ``start`` of both (rows: samples)."""
+    end = start + rows * cols
+    if code == SIGMOID:
+        for i in range(start, end):
+            A[i] = 1.0 / (1.0 + fast_exp(-Z[i]))
+    elif code == TANH:
+        for i in range(start, end):
+            A[i] = math.tanh(Z[i])
+    elif code == RELU:
+        for i in range(start, end):
+            A[i] = Z[i] if not Z[i] <= 0.0 else 0.0  # (NaN stays NaN, as with np.maximum)
+    elif code == LEAKY_RELU:
+        for i in range(start, end):
+            A[i] = Z[i] if Z[i] > 0.0 else LEAKY_SLOPE * Z[i]
+    elif code == ELU:
+        for i in range(start, end):
+            A[i] = Z[i] if Z[i] > 0.0 else math.expm1(Z[i])
+    elif code == SOFTPLUS:
+        for i in range(start, end):
+            A[i] = max(Z[i], 0.0) + math.log1p(fast_exp(-abs(Z[i])))
+    elif code == EXP:
+        for i in range(start, end):
+            A[i] = fast_exp(Z[i])
+    elif code == IDENTITY:
+        for i in range(start, end):
+            A[i] = Z[i]
+    else:  # softmax over each row, shifted by the row's maximum
+        for row in range(start, end, cols):
+            top = Z[row]
+            for j in range(row + 1, row + cols):
+                top = max(top, Z[j])
+            total = 0.0
+            for j in range(row, row + cols):
+                A[j] = fast_exp(Z[j] - top)
+                total += A[j]
+            for j in range(row, row + cols):
+                A[j] = A[j] / total
+
+
+@njit(**JIT)
+def times_derivative(code, Z, A, start, D, d, rows, cols):
+    """``D = D * f'(Z)`` (with ``A = f(Z)``; ``D`` from ``d``, ``Z`` and ``A`` from ``start``):
+    a hidden layer's error from the gradient of its output."""
+    shift = start - d
+    if code == SIGMOID:
+        for i in range(d, d + rows * cols):
+            D[i] = D[i] * ((1.0 - A[i + shift]) * A[i + shift])
+    elif code == TANH:
+        for i in range(d, d + rows * cols):
+            D[i] = D[i] * (1.0 - A[i + shift] * A[i + shift])
+    elif code == RELU:
+        for i in range(d, d + rows * cols):
+            D[i] = D[i] * (1.0 if Z[i + shift] > 0.0 else 0.0)
+    elif code == LEAKY_RELU:
+        for i in range(d, d + rows * cols):
+            D[i] = D[i] * (1.0 if Z[i + shift] > 0.0 else LEAKY_SLOPE)
+    elif code == ELU:
+        for i in range(d, d + rows * cols):
+            D[i] = D[i] * (1.0 if Z[i + shift] > 0.0 else A[i + shift] + 1.0)
+    elif code == SOFTPLUS:
+        for i in range(d, d + rows * cols):
+            D[i] = D[i] * (1.0 / (1.0 + fast_exp(-Z[i + shift])))
+    elif code == EXP:
+        for i in range(d, d + rows * cols):
+            D[i] = D[i] * A[i + shift]
+    elif code == SOFTMAX:  # not elementwise: the Jacobian-vector product A * (D - sum_k D_k A_k)
+        for row in range(d, d + rows * cols, cols):
+            total = 0.0
+            for j in range(row, row + cols):
+                total += D[j] * A[j + shift]
+            for j in range(row, row + cols):
+                D[j] = A[j + shift] * (D[j] - total)
+
+
+# -- losses ---------------------------------------------------------------------------------------
+@njit(**JIT)
+def loss_and_error(loss, output, Z, A, start, Y, y, rows, m, c, weights, w, D):
+    """The loss of one copy on a batch, and (with ``D``) its output error ``dZ_L`` into ``D``.
+
+    ``Z`` and ``A`` from ``start``, the targets ``Y`` from ``y``, both ``(rows, m)``; sample
+    ``i`` weighs ``weights[w + i]``, or ``c`` when ``weights`` is empty. ``D`` empty: the value
+    only.
+    """
+    value = 0.0
+    error = D.size > 0
+    tiny = np.finfo(Y.dtype).tiny
+    for i in range(rows):
+        ci = weights[w + i] if weights.size else c
+        z0, y0 = start + i * m, y + i * m
+        row = 0.0
+        if loss == MSE:
+            for j in range(m):
+                diff = A[z0 + j] - Y[y0 + j]
+                row += diff * diff
+                if error:
+                    D[i * m + j] = diff * (2.0 * ci / m)
+            row = row / m
+        elif loss == BCE:  # -y log s(z) - (1-y) log(1-s(z)) = max(z, 0) - z y + log(1 + e^-|z|)
+            for j in range(m):
+                z = np.float64(Z[z0 + j])
+                row += max(z, 0.0) - z * Y[y0 + j] + math.log1p(fast_exp(-abs(z)))
+                if error:
+                    D[i * m + j] = (A[z0 + j] - Y[y0 + j]) * (ci / m)
+            row = row / m
+        elif loss == POISSON:  # a - y log a, with log a = z
+            for j in range(m):
+                row += A[z0 + j] - Y[y0 + j] * np.float64(Z[z0 + j])
+                if error:
+                    D[i * m + j] = (A[z0 + j] - Y[y0 + j]) * (ci / m)
+            row = row / m
+        else:  # cross_entropy: -sum_k y log a; where an a underflowed, logsumexp(z) - z
+            lse = np.nan
+            for j in range(m):
+                if Y[y0 + j] != 0.0:
+                    if A[z0 + j] > tiny:
+                        row -= Y[y0 + j] * math.log(A[z0 + j])
+                    else:
+                        if lse != lse:
+                            top = Z[z0]
+                            for q in range(1, m):
+                                top = max(top, Z[z0 + q])
+                            total = 0.0
+                            for q in range(m):
+                                total += fast_exp(Z[z0 + q] - top)
+                            lse = top + math.log(total)
+                        row += Y[y0 + j] * (lse - Z[z0 + j])
+                if error:
+                    D[i * m + j] = (A[z0 + j] - Y[y0 + j]) * ci
+        value += ci * row
+    if error and loss == MSE:
+        times_derivative(output, Z, A, start, D, 0, rows, m)
+    return value
+
+
+@njit(**JIT)
+def targets_met(A, start, Y, y, size, tolerance):
+    """Whether each of ``size`` outputs is within ``tolerance`` of its target (NaN never is)."""
+    for i in range(size):
+        if not abs(A[start + i] - Y[y + i]) < tolerance:
+            return False
+    return True
+
+
+# -- one copy: forward and backward ---------------------------------------------------------------
+@njit(**JIT)
+def forward(blas, params, p0, X, x0, rows, sizes, offsets, acts, Zs, As, rows_max):
+    """``Z_l = A_{l-1} W_l + b_l``, ``A_l = f_l(Z_l)`` for every layer of the copy whose
+    parameters start at ``params[p0]``, on ``rows`` samples from ``X[x0]``. Returns where the
+    output layer's block starts."""
+    A, a = X, x0
+    before = 0
+    for layer in range(sizes.size - 1):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        w = p0 + offsets[layer]
+        b = w + n_in * n_out
+        z = rows_max * before
+        for i in range(rows):
+            for j in range(n_out):
+                Zs[z + i * n_out + j] = params[b + j]
+        gemm(blas, False, False, rows, n_out, n_in, 1.0, A, a, params, w, 1.0, Zs, z)
+        activate(acts[layer], Zs, As, z, rows, n_out)
+        A, a = As, z
+        before += n_out
+    return rows_max * (before - sizes[sizes.size - 1])
+
+
+@njit(**JIT)
+def backward(blas, params, grads, p0, X, x0, rows, D, E, sizes, offsets, acts, Zs, As,
+             rows_max):
+    """``dW_l = A_{l-1}^T dZ_l``, ``db_l = sum_i dZ_l``, ``dZ_{l-1} = (dZ_l W_l^T) *
+    f'(Z_{l-1})`` into ``grads`` (from ``p0``), from the output error in ``D``; ``E`` is scratch
+    of ``D``'s size."""
+    L = sizes.size - 1
+    before = 0
+    for layer in range(L):
+        before += sizes[layer + 1]
+    for layer in range(L - 1, -1, -1):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        w = p0 + offsets[layer]
+        b = w + n_in * n_out
+        before -= n_out
+        if layer > 0:
+            A, a = As, rows_max * (before - n_in)
+        else:
+            A, a = X, x0
+        gemm(blas, True, False, n_in, n_out, rows, 1.0, A, a, D, 0, 0.0, grads, w)
+        for j in range(n_out):
+            grads[b + j] = 0.0
+        for i in range(rows):
+            for j in range(n_out):
+                grads[b + j] += D[i * n_out + j]
+        if layer > 0:
+            gemm(blas, False, True, rows, n_in, n_out, 1.0, D, 0, params, w, 0.0, E, 0)
+            times_derivative(acts[layer - 1], Zs, As, a, E, 0, rows, n_in)
+            D, E = E, D
+
+
+@njit(**JIT)
+def decay_weights(params, grads, p0, sizes, offsets, decay):
+    """L2 penalty on the weights (not the biases): ``dW += decay W``; returns
+    ``decay / 2 sum W^2``."""
+    penalty = 0.0
+    for layer in range(sizes.size - 1):
+        start = p0 + offsets[layer]
+        for p in range(start, start + sizes[layer] * sizes[layer + 1]):
+            grads[p] += decay * params[p]
+            penalty += decay * params[p] * params[p]
+    return 0.5 * penalty
+
+
+# -- optimizers -----------------------------------------------------------------------------------
+@njit(**JIT)
+def update(optimizer, hyper, params, grads, first, second, steps, k, P):
+    """One step of the optimizer on copy ``k`` (``P`` parameters from ``k P``; core
+    ``optimizers``). Its state: SGD's velocity in ``first``; Adam's moments in ``first`` and
+    ``second`` and its step count in ``steps``; RMSprop's square average in ``first``; Rprop's
+    previous gradient in ``first`` and its step sizes in ``second``."""
+    lr = hyper[LR]
+    p0 = k * P
+    if optimizer == SGD:
+        momentum = hyper[MOMENTUM]
+        if momentum == 0.0:
+            for i in range(p0, p0 + P):
+                params[i] -= grads[i] * lr
+        else:
+            nesterov = hyper[NESTEROV] != 0.0
+            for i in range(p0, p0 + P):
+                first[i] = first[i] * momentum + grads[i]
+                step = grads[i] + first[i] * momentum if nesterov else first[i]
+                params[i] -= step * lr
+    elif optimizer == ADAM:
+        beta_1, beta_2, epsilon = hyper[BETA_1], hyper[BETA_2], hyper[EPSILON]
+        steps[k] += 1
+        t = steps[k]
+        correction = 1.0 - beta_2**t
+        scale = lr / (1.0 - beta_1**t)
+        for i in range(p0, p0 + P):
+            first[i] = first[i] * beta_1 + grads[i] * (1.0 - beta_1)
+            second[i] = second[i] * beta_2 + (grads[i] * grads[i]) * (1.0 - beta_2)
+            params[i] -= first[i] / (math.sqrt(second[i] / correction) + epsilon) * scale
+    elif optimizer == RMSPROP:
+        rho, epsilon = hyper[RHO], hyper[EPSILON]
+        for i in range(p0, p0 + P):
+            first[i] = first[i] * rho + (grads[i] * grads[i]) * (1.0 - rho)
+            params[i] -= grads[i] / (math.sqrt(first[i]) + epsilon) * lr
+    else:  # Rprop (iRprop-)
+        eta_minus, eta_plus = hyper[ETA_MINUS], hyper[ETA_PLUS]
+        step_min, step_max = hyper[STEP_MIN], hyper[STEP_MAX]
+        for i in range(p0, p0 + P):
+            agreement = grads[i] * first[i]
+            factor = eta_plus if agreement > 0.0 else (eta_minus if agreement < 0.0 else 1.0)
+            second[i] = min(max(second[i] * factor, step_min), step_max)
+            g = 0.0 if agreement < 0.0 else grads[i]
+            params[i] -= (1.0 if g > 0.0 else (-1.0 if g < 0.0 else g)) * second[i]
+            first[i] = g
