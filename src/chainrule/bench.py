@@ -351,8 +351,24 @@ def _train_sklearn(case: SpeedCase, X: Array, y: Array) -> Callable[[], object]:
     return train
 
 
+def _peer(name: str) -> Callable:
+    """A trainer from :mod:`chainrule.peers`, or none when its library is not installed."""
+
+    def make(case: SpeedCase, X: Array, y: Array) -> Callable[[], object] | None:
+        from . import peers
+
+        try:
+            return getattr(peers, name)(case, X, y)
+        except ImportError:
+            return None
+
+    return make
+
+
 LIBRARIES = {"chainrule": _train_chainrule, "numpy loop": _train_numpy, "pytorch": _train_torch,
-             "sklearn": _train_sklearn, "products": _products_only}
+             "sklearn": _train_sklearn, "jax-step": _peer("train_jax_step"),
+             "jax-loop": _peer("train_jax_loop"), "numba-loop": _peer("train_numba_loop"),
+             "products": _products_only}
 
 
 def run_speed(repeats: int = 5, names: list[str] | None = None) -> tuple[dict, list[dict]]:

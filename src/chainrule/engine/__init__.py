@@ -83,11 +83,11 @@ class Kernel:
         self.K, self.P = params.shape
         self.L = len(net.sizes) - 1
         self.batch, self.n = batch, X.shape[0]
-        self.data = (_read_only(X), _read_only(Y),
-                     _read_only(np.zeros(0, params.dtype) if isinstance(c, float) else c))
+        self.data = (_data(X), _data(Y), _data(np.zeros(0, params.dtype) if isinstance(c, float)
+                                               else c))
         X_val, Y_val = (validation[0], validation[1]) if validation is not None else \
             (X[:0], Y[:0])
-        self.validation = (_read_only(X_val), _read_only(Y_val))
+        self.validation = (_data(X_val), _data(Y_val))
         self.has_validation = validation is not None
         self.sizes = np.array(net.sizes, np.int64)
         sizes = [n_in * n_out + n_out for n_in, n_out in net.shapes]
@@ -146,9 +146,9 @@ class Kernel:
         s[loop.PATIENCE] = patience if r.stop is not None else 0
         s[loop.OPTIMIZER] = _OPTIMIZERS.index(type(self.optimizer))
         s[loop.LOSS], s[loop.BLAS] = self.loss, self.blas_kind
-        loss = np.zeros(epochs * K)
-        val_loss = np.zeros(epochs * K)
-        squares = np.zeros(epochs * 3 * K * self.L)
+        loss = np.empty(epochs * K)  # (the rows of the epochs that run are all written)
+        val_loss = np.empty(epochs * K)
+        squares = np.empty(epochs * 3 * K * self.L)
         p, stop = r.plateau, r.stop
         stop_arrays = (stop.best, stop.best_epoch, stop.improved_at, _flat(stop.weights)) \
             if stop is not None else (np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64),
@@ -166,12 +166,11 @@ class Kernel:
                 squares.reshape(epochs, 3, K, self.L)[:done])
 
 
-def _read_only(array: Array) -> Array:
-    """Data as the loop reads it: flat, C-ordered (copied only if it is not) and read-only (one
-    compiled signature whatever the caller's flags)."""
-    flat = np.ascontiguousarray(array).reshape(-1).view()
-    flat.flags.writeable = False
-    return flat
+def _data(array: Array) -> Array:
+    """Data as the loop reads it: flat and C-ordered, copied only if it is not, or if it is
+    read-only (the loop never writes it, but takes one compiled type of array for all)."""
+    flat = np.ascontiguousarray(array).reshape(-1)
+    return flat if flat.flags.writeable else flat.copy()
 
 
 def _flat(array: Array) -> Array:

@@ -159,34 +159,43 @@ def _f77_typed(ta, tb, m, n, k, alpha, A, a, B, b, beta, C, c):
     return call
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc"}, _nrt=False)
 def loops(ta, tb, m, n, k, alpha, A, a, B, b, beta, C, c):
     """``C = alpha op(A) op(B) + beta C`` in plain loops: for tiny matrices, where a BLAS call's
-    own cost is most of the work, and where no BLAS was found. (Arguments as :func:`gemm`'s.)"""
+    own cost is most of the work, and where no BLAS was found. (Arguments as :func:`gemm`'s.)
+
+    The innermost loop runs along the longest of the three dimensions (a column index ``j``, a
+    sum index ``p`` or a row index ``i``), over slices from 0 (so that the compiler knows no
+    index is negative, and vectorises it); sums may be reassociated, as BLAS does.
+    """
+    Av, Bv, Cv = A[a : a + m * k], B[b : b + k * n], C[c : c + m * n]
+    sa_i, sa_p = (1, m) if ta else (k, 1)  # strides of op(A)'s rows and columns in A
+    sb_p, sb_j = (1, k) if tb else (n, 1)  # ... and of op(B)'s in B
     for i in range(m * n):
-        C[c + i] = 0.0 if beta == 0.0 else beta * C[c + i]
-    if not ta and not tb:  # rows of C as combinations of rows of B: contiguous inner loops
+        Cv[i] = 0.0 if beta == 0.0 else beta * Cv[i]
+    if n >= k and n >= m:  # C_ij += A_ip B_pj along j
         for i in range(m):
+            row = Cv[i * n : (i + 1) * n]
             for p in range(k):
-                x = alpha * A[a + i * k + p]
+                x = alpha * Av[i * sa_i + p * sa_p]
                 for j in range(n):
-                    C[c + i * n + j] += x * B[b + p * n + j]
-    elif ta and not tb:  # A^T B: a sum of outer products of rows
-        for p in range(k):
-            for i in range(m):
-                x = alpha * A[a + p * m + i]
-                for j in range(n):
-                    C[c + i * n + j] += x * B[b + p * n + j]
-    else:  # A B^T (or A^T B^T): dot products of rows
+                    row[j] += x * Bv[p * sb_p + j * sb_j]
+    elif k >= m:  # dot products along p
         for i in range(m):
             for j in range(n):
                 total = 0.0
                 for p in range(k):
-                    total += (A[a + p * m + i] if ta else A[a + i * k + p]) * B[b + j * k + p]
-                C[c + i * n + j] += alpha * total
+                    total += Av[i * sa_i + p * sa_p] * Bv[p * sb_p + j * sb_j]
+                Cv[i * n + j] += alpha * total
+    else:  # along i
+        for p in range(k):
+            for j in range(n):
+                x = alpha * Bv[p * sb_p + j * sb_j]
+                for i in range(m):
+                    Cv[i * n + j] += Av[i * sa_i + p * sa_p] * x
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def gemm(kind, ta, tb, m, n, k, alpha, A, a, B, b, beta, C, c):
     """``C = alpha op(A) op(B) + beta C``, each matrix row-major in a flat array from an offset:
     ``C`` is ``(m, n)`` from ``C[c]``, ``op(A)`` ``(m, k)`` from ``A[a]`` (stored ``(k, m)`` when

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .maths import backward, decay_weights, forward, loss_and_error, targets_met, update
+from .maths import START, backward, decay_weights, forward, loss_and_error, targets_met, update
 
 JIT = dict(cache=True, error_model="numpy", fastmath={"contract"}, nogil=True)
 STATUS = ("running", "targets met", "converged", "early stopping", "diverged", "redraw")
@@ -40,11 +40,40 @@ def _nan_min(a, b):
     return a if (a <= b or a != a) else b
 
 
-@njit(**JIT)
+FLAT = dict(JIT, _nrt=False)  # (helpers that allocate nothing)
+
+
+@njit(**FLAT)
 def _copy(source, target, start, size):
     """``target[start:start + size] = source[start:start + size]``."""
-    for i in range(start, start + size):
-        target[i] = source[i]
+    s, t = source[start : start + size], target[start : start + size]
+    for i in range(size):
+        t[i] = s[i]
+
+
+@njit(**FLAT)
+def _squares(params, grads, epoch_start, start, size):
+    """``||dW||^2``, ``||W - W_start||^2`` and ``||W_start||^2`` over ``size`` weights."""
+    p, g, w = (params[start : start + size], grads[start : start + size],
+               epoch_start[start : start + size])
+    g2 = d2 = w2 = 0.0
+    for i in range(size):
+        change = p[i] - w[i]
+        g2 += g[i] * g[i]
+        d2 += change * change
+        w2 += w[i] * w[i]
+    return g2, d2, w2
+
+
+@njit(**FLAT)
+def _gather(X, Xb, order, e, start, rows, d):
+    """Rows ``order[e n + start + i]`` (or ``start + i`` without an order) of ``X`` into ``Xb``."""
+    n = X.size // d
+    for i in range(rows):
+        r = order[e * n + start + i] if order.size else start + i
+        source, target = X[r * d : (r + 1) * d], Xb[i * d : (i + 1) * d]
+        for j in range(d):
+            target[j] = source[j]
 
 
 @njit(**JIT)
@@ -62,8 +91,8 @@ def _evaluate(blas, loss, params, P, X, Y, n, chunk, sizes, offsets, acts, Zs, A
             rows = min(chunk, n - first)
             out = forward(blas, params, k * P, X, first * d, rows, sizes, offsets, acts, Zs,
                           As, rows_max)
-            values[k] += loss_and_error(loss, 0, Zs, As, out, Y, first * m, rows, m, 1.0 / n,
-                                        weights, first, no_error)
+            values[k] += loss_and_error(loss, acts[acts.size - 1], Zs, As, out, Y, first * m,
+                                        rows, m, 1.0 / n, weights, first, no_error)
             if tolerance > 0.0 and met[k]:
                 met[k] = targets_met(As, out, Y, first * m, rows * m, tolerance)
 
@@ -113,20 +142,20 @@ def run_epochs(X, Y, weights, X_val, Y_val, orders, sizes, offsets, acts, settin
 
     for e in range(epochs):
         epoch = epoch_0 + e
-        _copy(params, epoch_start, 0, K * P)
+        _copy(params, epoch_start, START[0], K * P)
         # 1. the batches
         if batch >= n:  # full batch: every copy's step, unless one meets the targets
             any_met = False
             for k in range(K):
-                out = forward(blas, params, k * P, X, 0, n, sizes, offsets, acts, Zs, As,
+                out = forward(blas, params, k * P, X, START[0], n, sizes, offsets, acts, Zs, As,
                               rows_max)
-                losses[k] = loss_and_error(loss, acts[L - 1], Zs, As, out, Y, 0, n, m, 1.0 / n,
-                                           weights, 0, D)
-                backward(blas, params, grads, k * P, X, 0, n, D, E, sizes, offsets, acts, Zs,
+                losses[k] = loss_and_error(loss, acts[L - 1], Zs, As, out, Y, START[0], n, m,
+                                           1.0 / n, weights, START[0], D)
+                backward(blas, params, grads, k * P, X, START[0], n, D, E, sizes, offsets, acts, Zs,
                          As, rows_max)
                 if decay != 0.0:
                     losses[k] += decay_weights(params, grads, k * P, sizes, offsets, decay)
-                met[k] = settings[CHECK_STEP] != 0 and targets_met(As, out, Y, 0, n * m,
+                met[k] = settings[CHECK_STEP] != 0 and targets_met(As, out, Y, START[0], n * m,
                                                                    tolerance)
                 any_met = any_met or met[k]
             for k in range(K):
@@ -139,25 +168,22 @@ def run_epochs(X, Y, weights, X_val, Y_val, orders, sizes, offsets, acts, settin
                 losses[k] = 0.0
             for start in range(0, n, batch):
                 rows = min(batch, n - start)
+                _gather(X, Xb, orders, e, start, rows, d)
+                _gather(Y, Yb, orders, e, start, rows, m)
                 total = 0.0
-                for i in range(rows):
-                    row = orders[e * n + start + i] if orders.size else start + i
-                    for j in range(d):
-                        Xb[i * d + j] = X[row * d + j]
-                    for j in range(m):
-                        Yb[i * m + j] = Y[row * m + j]
-                    if weights.size:
-                        wb[i] = weights[row]
-                        total += weights[row]
+                if weights.size:
+                    _gather(weights, wb, orders, e, start, rows, 1)
+                    for i in range(rows):
+                        total += wb[i]
                 if total > 0.0:
                     for i in range(rows):
                         wb[i] = wb[i] / total
                 for k in range(K):
-                    out = forward(blas, params, k * P, Xb, 0, rows, sizes, offsets, acts, Zs,
+                    out = forward(blas, params, k * P, Xb, START[0], rows, sizes, offsets, acts, Zs,
                                   As, rows_max)
-                    value = loss_and_error(loss, acts[L - 1], Zs, As, out, Yb, 0, rows, m,
-                                           1.0 / rows, wb, 0, D)
-                    backward(blas, params, grads, k * P, Xb, 0, rows, D, E, sizes, offsets,
+                    value = loss_and_error(loss, acts[L - 1], Zs, As, out, Yb, START[0], rows, m,
+                                           1.0 / rows, wb, START[0], D)
+                    backward(blas, params, grads, k * P, Xb, START[0], rows, D, E, sizes, offsets,
                              acts, Zs, As, rows_max)
                     if decay != 0.0:
                         value += decay_weights(params, grads, k * P, sizes, offsets, decay)
@@ -168,13 +194,8 @@ def run_epochs(X, Y, weights, X_val, Y_val, orders, sizes, offsets, acts, settin
         for k in range(K):
             loss_out[e * K + k] = losses[k]
             for layer in range(L):
-                start = k * P + offsets[layer]
-                g2 = d2 = w2 = 0.0
-                for p in range(start, start + sizes[layer] * sizes[layer + 1]):
-                    change = params[p] - epoch_start[p]
-                    g2 += grads[p] * grads[p]
-                    d2 += change * change
-                    w2 += epoch_start[p] * epoch_start[p]
+                g2, d2, w2 = _squares(params, grads, epoch_start, k * P + offsets[layer],
+                                      sizes[layer] * sizes[layer + 1])
                 at = ((e * 3) * K + k) * L + layer
                 squares_out[at] = g2
                 squares_out[at + K * L] = d2

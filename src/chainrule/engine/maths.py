@@ -47,6 +47,12 @@ LEAKY_SLOPE = 0.01
 JIT = dict(cache=True, error_model="numpy", fastmath={"contract"}, nogil=True, _nrt=False)
 
 
+# False, True and 0 read from arrays, as values known only at run time: a function called with
+# them is compiled once, not once for each constant passed to it (Numba specialises on those)
+_FLAGS = np.array([False, True])
+START = np.zeros(1, np.int64)
+
+
 # -- exp, vectorisable ----------------------------------------------------------------------------
 @intrinsic
 def _float_bits(typingctx, x):
@@ -74,102 +80,112 @@ _LN2_LO = 1.90821492927058770002e-10
 _SHIFT = 6755399441055744.0  # 1.5 * 2^52: adding it rounds to an integer, kept in the low bits
 
 
+_LOWEST = -708.3964185322641  # log of the smallest normal float64: below it, 0
+_HIGHEST = 709.782712893384  # log of the largest float64: above it, inf
+
+
 @njit(**JIT)
 def fast_exp(x):
-    """``exp(x)`` in float64, within 1 ulp, with inf above 709.78, 0 below -745 and NaN kept.
+    """``exp(x)`` in float64, within 1 ulp; 0 below ``log`` of the smallest normal number (where
+    ``exp`` is subnormal, below ``2.2e-308``: no slow subnormal arithmetic), inf above 709.78,
+    NaN kept.
 
     ``x = n ln 2 + r`` with ``|r| <= ln 2 / 2``; ``exp(r)`` by its Taylor series to ``r^13``
-    (error below 2e-17); ``2^n`` built from its bits, in two factors so that results between
-    the smallest normal number and 0 (and above the largest: inf) come out right.
+    (error below 2e-17); ``2^n`` built from its bits, in two factors so that ``n = 1024`` (at the
+    top of the range) stays finite until the product.
     """
     x = np.float64(x)
-    x = -746.0 if x < -746.0 else (710.0 if x > 710.0 else x)  # (NaN stays NaN)
-    t = x * _INV_LN2 + _SHIFT
+    y = _LOWEST if x < _LOWEST else (_HIGHEST if x > _HIGHEST else x)  # (NaN stays NaN)
+    t = y * _INV_LN2 + _SHIFT
     n = t - _SHIFT
-    r = (x - n * _LN2_HI) - n * _LN2_LO
+    r = (y - n * _LN2_HI) - n * _LN2_LO
     p = 1.0 + r * (1.0 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (
         1 / 720 + r * (1 / 5040 + r * (1 / 40320 + r * (1 / 362880 + r * (
             1 / 3628800 + r * (1 / 39916800 + r * (1 / 479001600 + r / 6227020800))))))))))))
     k = _float_bits(t) - _float_bits(_SHIFT)  # n, as an integer
     half = k >> 1
-    return p * _bits_float((half + 1023) << 52) * _bits_float((k - half + 1023) << 52)
+    e = p * _bits_float((half + 1023) << 52) * _bits_float((k - half + 1023) << 52)
+    return 0.0 if x < _LOWEST else (np.inf if x > _HIGHEST else e)
 
 
 # -- activations ----------------------------------------------------------------------------------
 @njit(**JIT)
 def activate(code, Z, A, start, rows, cols):
     """``A = f(Z)`` on the ``(rows, cols)`` block from ``start`` of both (rows: samples)."""
-    end = start + rows * cols
+    z, a = Z[start : start + rows * cols], A[start : start + rows * cols]
     if code == SIGMOID:
-        for i in range(start, end):
-            A[i] = 1.0 / (1.0 + fast_exp(-Z[i]))
+        for i in range(z.size):
+            a[i] = 1.0 / (1.0 + fast_exp(-z[i]))
     elif code == TANH:
-        for i in range(start, end):
-            A[i] = math.tanh(Z[i])
+        for i in range(z.size):
+            a[i] = math.tanh(z[i])
     elif code == RELU:
-        for i in range(start, end):
-            A[i] = Z[i] if not Z[i] <= 0.0 else 0.0  # (NaN stays NaN, as with np.maximum)
+        for i in range(z.size):
+            a[i] = z[i] if not z[i] <= 0.0 else 0.0  # (NaN stays NaN, as with np.maximum)
     elif code == LEAKY_RELU:
-        for i in range(start, end):
-            A[i] = Z[i] if Z[i] > 0.0 else LEAKY_SLOPE * Z[i]
+        for i in range(z.size):
+            a[i] = z[i] if z[i] > 0.0 else LEAKY_SLOPE * z[i]
     elif code == ELU:
-        for i in range(start, end):
-            A[i] = Z[i] if Z[i] > 0.0 else math.expm1(Z[i])
+        for i in range(z.size):
+            a[i] = z[i] if z[i] > 0.0 else math.expm1(z[i])
     elif code == SOFTPLUS:
-        for i in range(start, end):
-            A[i] = max(Z[i], 0.0) + math.log1p(fast_exp(-abs(Z[i])))
+        for i in range(z.size):
+            a[i] = max(z[i], 0.0) + math.log1p(fast_exp(-abs(z[i])))
     elif code == EXP:
-        for i in range(start, end):
-            A[i] = fast_exp(Z[i])
+        for i in range(z.size):
+            a[i] = fast_exp(z[i])
     elif code == IDENTITY:
-        for i in range(start, end):
-            A[i] = Z[i]
+        for i in range(z.size):
+            a[i] = z[i]
     else:  # softmax over each row, shifted by the row's maximum
-        for row in range(start, end, cols):
-            top = Z[row]
-            for j in range(row + 1, row + cols):
-                top = max(top, Z[j])
+        for row in range(rows):
+            zr, ar = z[row * cols : (row + 1) * cols], a[row * cols : (row + 1) * cols]
+            top = zr[0]
+            for j in range(1, cols):
+                top = max(top, zr[j])
             total = 0.0
-            for j in range(row, row + cols):
-                A[j] = fast_exp(Z[j] - top)
-                total += A[j]
-            for j in range(row, row + cols):
-                A[j] = A[j] / total
+            for j in range(cols):
+                ar[j] = fast_exp(zr[j] - top)
+                total += ar[j]
+            for j in range(cols):
+                ar[j] = ar[j] / total
 
 
 @njit(**JIT)
 def times_derivative(code, Z, A, start, D, d, rows, cols):
     """``D = D * f'(Z)`` (with ``A = f(Z)``; ``D`` from ``d``, ``Z`` and ``A`` from ``start``):
     a hidden layer's error from the gradient of its output."""
-    shift = start - d
+    size = rows * cols
+    z, a, e = Z[start : start + size], A[start : start + size], D[d : d + size]
     if code == SIGMOID:
-        for i in range(d, d + rows * cols):
-            D[i] = D[i] * ((1.0 - A[i + shift]) * A[i + shift])
+        for i in range(size):
+            e[i] = e[i] * ((1.0 - a[i]) * a[i])
     elif code == TANH:
-        for i in range(d, d + rows * cols):
-            D[i] = D[i] * (1.0 - A[i + shift] * A[i + shift])
+        for i in range(size):
+            e[i] = e[i] * (1.0 - a[i] * a[i])
     elif code == RELU:
-        for i in range(d, d + rows * cols):
-            D[i] = D[i] * (1.0 if Z[i + shift] > 0.0 else 0.0)
+        for i in range(size):
+            e[i] = e[i] * (1.0 if z[i] > 0.0 else 0.0)
     elif code == LEAKY_RELU:
-        for i in range(d, d + rows * cols):
-            D[i] = D[i] * (1.0 if Z[i + shift] > 0.0 else LEAKY_SLOPE)
+        for i in range(size):
+            e[i] = e[i] * (1.0 if z[i] > 0.0 else LEAKY_SLOPE)
     elif code == ELU:
-        for i in range(d, d + rows * cols):
-            D[i] = D[i] * (1.0 if Z[i + shift] > 0.0 else A[i + shift] + 1.0)
+        for i in range(size):
+            e[i] = e[i] * (1.0 if z[i] > 0.0 else a[i] + 1.0)
     elif code == SOFTPLUS:
-        for i in range(d, d + rows * cols):
-            D[i] = D[i] * (1.0 / (1.0 + fast_exp(-Z[i + shift])))
+        for i in range(size):
+            e[i] = e[i] * (1.0 / (1.0 + fast_exp(-z[i])))
     elif code == EXP:
-        for i in range(d, d + rows * cols):
-            D[i] = D[i] * A[i + shift]
+        for i in range(size):
+            e[i] = e[i] * a[i]
     elif code == SOFTMAX:  # not elementwise: the Jacobian-vector product A * (D - sum_k D_k A_k)
-        for row in range(d, d + rows * cols, cols):
+        for row in range(rows):
+            ar, er = a[row * cols : (row + 1) * cols], e[row * cols : (row + 1) * cols]
             total = 0.0
-            for j in range(row, row + cols):
-                total += D[j] * A[j + shift]
-            for j in range(row, row + cols):
-                D[j] = A[j + shift] * (D[j] - total)
+            for j in range(cols):
+                total += er[j] * ar[j]
+            for j in range(cols):
+                er[j] = ar[j] * (er[j] - total)
 
 
 # -- losses ---------------------------------------------------------------------------------------
@@ -228,17 +244,18 @@ def loss_and_error(loss, output, Z, A, start, Y, y, rows, m, c, weights, w, D):
                     D[i * m + j] = (A[z0 + j] - Y[y0 + j]) * ci
         value += ci * row
     if error and loss == MSE:
-        times_derivative(output, Z, A, start, D, 0, rows, m)
+        times_derivative(output, Z, A, start, D, START[0], rows, m)
     return value
 
 
 @njit(**JIT)
 def targets_met(A, start, Y, y, size, tolerance):
     """Whether each of ``size`` outputs is within ``tolerance`` of its target (NaN never is)."""
+    a, t = A[start : start + size], Y[y : y + size]
+    met = True
     for i in range(size):
-        if not abs(A[start + i] - Y[y + i]) < tolerance:
-            return False
-    return True
+        met = met and abs(a[i] - t[i]) < tolerance
+    return met
 
 
 # -- one copy: forward and backward ---------------------------------------------------------------
@@ -254,10 +271,12 @@ def forward(blas, params, p0, X, x0, rows, sizes, offsets, acts, Zs, As, rows_ma
         w = p0 + offsets[layer]
         b = w + n_in * n_out
         z = rows_max * before
+        bias = params[b : b + n_out]
         for i in range(rows):
+            row = Zs[z + i * n_out : z + (i + 1) * n_out]
             for j in range(n_out):
-                Zs[z + i * n_out + j] = params[b + j]
-        gemm(blas, False, False, rows, n_out, n_in, 1.0, A, a, params, w, 1.0, Zs, z)
+                row[j] = bias[j]
+        gemm(blas, _FLAGS[0], _FLAGS[0], rows, n_out, n_in, 1.0, A, a, params, w, 1.0, Zs, z)
         activate(acts[layer], Zs, As, z, rows, n_out)
         A, a = As, z
         before += n_out
@@ -283,15 +302,19 @@ def backward(blas, params, grads, p0, X, x0, rows, D, E, sizes, offsets, acts, Z
             A, a = As, rows_max * (before - n_in)
         else:
             A, a = X, x0
-        gemm(blas, True, False, n_in, n_out, rows, 1.0, A, a, D, 0, 0.0, grads, w)
+        gemm(blas, _FLAGS[1], _FLAGS[0], n_in, n_out, rows, 1.0, A, a, D, START[0], 0.0, grads,
+             w)
+        db = grads[b : b + n_out]
         for j in range(n_out):
-            grads[b + j] = 0.0
+            db[j] = 0.0
         for i in range(rows):
+            row = D[i * n_out : (i + 1) * n_out]
             for j in range(n_out):
-                grads[b + j] += D[i * n_out + j]
+                db[j] += row[j]
         if layer > 0:
-            gemm(blas, False, True, rows, n_in, n_out, 1.0, D, 0, params, w, 0.0, E, 0)
-            times_derivative(acts[layer - 1], Zs, As, a, E, 0, rows, n_in)
+            gemm(blas, _FLAGS[0], _FLAGS[1], rows, n_in, n_out, 1.0, D, START[0], params, w, 0.0,
+                 E, START[0])
+            times_derivative(acts[layer - 1], Zs, As, a, E, START[0], rows, n_in)
             D, E = E, D
 
 
@@ -302,9 +325,11 @@ def decay_weights(params, grads, p0, sizes, offsets, decay):
     penalty = 0.0
     for layer in range(sizes.size - 1):
         start = p0 + offsets[layer]
-        for p in range(start, start + sizes[layer] * sizes[layer + 1]):
-            grads[p] += decay * params[p]
-            penalty += decay * params[p] * params[p]
+        end = start + sizes[layer] * sizes[layer + 1]
+        w, g = params[start:end], grads[start:end]
+        for i in range(w.size):
+            g[i] += decay * w[i]
+            penalty += decay * w[i] * w[i]
     return 0.5 * penalty
 
 
@@ -316,40 +341,44 @@ def update(optimizer, hyper, params, grads, first, second, steps, k, P):
     ``second`` and its step count in ``steps``; RMSprop's square average in ``first``; Rprop's
     previous gradient in ``first`` and its step sizes in ``second``."""
     lr = hyper[LR]
-    p0 = k * P
+    p, g = params[k * P : (k + 1) * P], grads[k * P : (k + 1) * P]
+    s1 = first[k * P : (k + 1) * P] if first.size else first
+    s2 = second[k * P : (k + 1) * P] if second.size else second
     if optimizer == SGD:
         momentum = hyper[MOMENTUM]
         if momentum == 0.0:
-            for i in range(p0, p0 + P):
-                params[i] -= grads[i] * lr
+            for i in range(P):
+                p[i] -= g[i] * lr
+        elif hyper[NESTEROV] != 0.0:
+            for i in range(P):
+                s1[i] = s1[i] * momentum + g[i]
+                p[i] -= (g[i] + s1[i] * momentum) * lr
         else:
-            nesterov = hyper[NESTEROV] != 0.0
-            for i in range(p0, p0 + P):
-                first[i] = first[i] * momentum + grads[i]
-                step = grads[i] + first[i] * momentum if nesterov else first[i]
-                params[i] -= step * lr
+            for i in range(P):
+                s1[i] = s1[i] * momentum + g[i]
+                p[i] -= s1[i] * lr
     elif optimizer == ADAM:
         beta_1, beta_2, epsilon = hyper[BETA_1], hyper[BETA_2], hyper[EPSILON]
         steps[k] += 1
         t = steps[k]
         correction = 1.0 - beta_2**t
         scale = lr / (1.0 - beta_1**t)
-        for i in range(p0, p0 + P):
-            first[i] = first[i] * beta_1 + grads[i] * (1.0 - beta_1)
-            second[i] = second[i] * beta_2 + (grads[i] * grads[i]) * (1.0 - beta_2)
-            params[i] -= first[i] / (math.sqrt(second[i] / correction) + epsilon) * scale
+        for i in range(P):
+            s1[i] = s1[i] * beta_1 + g[i] * (1.0 - beta_1)
+            s2[i] = s2[i] * beta_2 + (g[i] * g[i]) * (1.0 - beta_2)
+            p[i] -= s1[i] / (math.sqrt(s2[i] / correction) + epsilon) * scale
     elif optimizer == RMSPROP:
         rho, epsilon = hyper[RHO], hyper[EPSILON]
-        for i in range(p0, p0 + P):
-            first[i] = first[i] * rho + (grads[i] * grads[i]) * (1.0 - rho)
-            params[i] -= grads[i] / (math.sqrt(first[i]) + epsilon) * lr
+        for i in range(P):
+            s1[i] = s1[i] * rho + (g[i] * g[i]) * (1.0 - rho)
+            p[i] -= g[i] / (math.sqrt(s1[i]) + epsilon) * lr
     else:  # Rprop (iRprop-)
         eta_minus, eta_plus = hyper[ETA_MINUS], hyper[ETA_PLUS]
         step_min, step_max = hyper[STEP_MIN], hyper[STEP_MAX]
-        for i in range(p0, p0 + P):
-            agreement = grads[i] * first[i]
+        for i in range(P):
+            agreement = g[i] * s1[i]
             factor = eta_plus if agreement > 0.0 else (eta_minus if agreement < 0.0 else 1.0)
-            second[i] = min(max(second[i] * factor, step_min), step_max)
-            g = 0.0 if agreement < 0.0 else grads[i]
-            params[i] -= (1.0 if g > 0.0 else (-1.0 if g < 0.0 else g)) * second[i]
-            first[i] = g
+            s2[i] = min(max(s2[i] * factor, step_min), step_max)
+            gi = 0.0 if agreement < 0.0 else g[i]
+            p[i] -= (1.0 if gi > 0.0 else (-1.0 if gi < 0.0 else gi)) * s2[i]
+            s1[i] = gi

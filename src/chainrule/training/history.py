@@ -60,10 +60,33 @@ class History:
 
     def __repr__(self) -> str:
         last = f"{self.loss[-1]:.4g}" if self.loss else "-"
+        # (epochs, not the lazily built lists, are shown)
         return (
             f"History(epochs={self.epochs}, loss={last}, stopped_because={self.stopped_because!r}, "
             f"learned={self.learned}, restarts={self.restarts}, engine={self.engine!r})"
         )
+
+
+def _built_on_first_use(name: str) -> property:
+    """A History attribute that may be set to a function building its value: the lists of
+    lists of a long run cost more to build than the run (0.2 us per epoch and layer, and
+    Python's garbage collector on top), so they are built when first read."""
+    slot = "_" + name
+
+    def get(self):
+        value = self.__dict__[slot]
+        if callable(value):
+            value = self.__dict__[slot] = value()
+        return value
+
+    def set(self, value) -> None:
+        self.__dict__[slot] = value
+
+    return property(get, set)
+
+
+History.gradient_norms = _built_on_first_use("gradient_norms")
+History.update_ratios = _built_on_first_use("update_ratios")
 
 
 class Record:
@@ -100,8 +123,10 @@ class Record:
             history.val_loss = np.concatenate(self.val_loss)[:, k].tolist()
         gradient, change, weight = np.concatenate(self.squares)[:, :, k].transpose(1, 0, 2)
         with np.errstate(invalid="ignore", over="ignore"):  # a diverged copy gives inf or NaN
-            history.gradient_norms = np.sqrt(gradient).tolist()
-            history.update_ratios = np.sqrt(change / np.maximum(weight, 1e-30)).tolist()
+            norms = np.sqrt(gradient)
+            ratios = np.sqrt(change / np.maximum(weight, 1e-30))
+        history.gradient_norms = norms.tolist
+        history.update_ratios = ratios.tolist
 
 
 def squares(params: Array, grads: Array, start: Array, starts: list[int],
