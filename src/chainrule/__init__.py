@@ -7,6 +7,7 @@
 
 from .activations import Activation
 from .callbacks import Callback, EarlyStopping, LambdaCallback
+from .checks import NumericalWarning, set_memory_limit
 from .explain import (
                       Finding,
                       GradientReport,
@@ -38,6 +39,7 @@ __all__ = [
     "LambdaCallback",
     "Loss",
     "Network",
+    "NumericalWarning",
     "Optimizer",
     "RMSprop",
     "Rprop",
@@ -50,4 +52,5 @@ __all__ = [
     "format_findings",
     "load",
     "load_model",
+    "set_memory_limit",
 ]

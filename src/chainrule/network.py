@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import checks
 from .activations import ActivationLike, activation_name, get_activation
 from .initializers import Initializer, get_initializer, warn_if_symmetric
 from .layers import Dense, parameter_views
@@ -26,6 +27,7 @@ from .losses import Loss, get_loss
 
 Array = np.ndarray
 _NOT_FINITE = "X contains NaN or inf; remove or impute those samples"
+PREDICT_BLOCK = 1 << 22  # numbers in the activations of a block of rows predict computes at once
 
 
 def forward(layers: Sequence[Dense], X: Array) -> Array:
@@ -52,13 +54,7 @@ def backward(
     return grads[::-1]
 
 
-def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
-    """A ``np.random.Generator`` from a seed, or the generator itself."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is not None and not isinstance(seed, int | np.integer):
-        raise TypeError(f"seed must be an int, a numpy Generator or None, got {seed!r}")
-    return np.random.default_rng(seed)
+as_generator = checks.seed  # a ``np.random.Generator`` from a seed, or the generator itself
 
 
 class Network:
@@ -101,8 +97,10 @@ class Network:
         seed: int | np.random.Generator | None = 0,
         dtype: str | np.dtype = "float64",
     ) -> None:
-        self.sizes = _check_sizes(sizes)
+        self.sizes = checks.sizes(sizes)
         self.dtype = _check_dtype(dtype)
+        checks.check_memory(checks.network_bytes(self.sizes, self.dtype.itemsize),
+                            f"a network of sizes {self.sizes}")
         n_hidden = len(self.sizes) - 2
         hidden = _per_layer(activation, n_hidden)
         activations = [get_activation(a) for a in hidden] + [get_activation(output_activation)]
@@ -189,31 +187,57 @@ class Network:
     def predict(self, X: Array) -> Array:
         """Network outputs for the rows of ``X``: shape ``(n, n_out)``.
 
-        Warns when ``X`` lies far outside the range of the training inputs.
+        Large inputs go through a block of rows at a time, so that memory holds one block's
+        activations. Warns when ``X`` lies far outside the range of the training inputs, and
+        when the outputs overflow to inf or NaN.
         """
         X, input_range = self._checked_inputs_and_range(X)
-        _warn_if_outside(X, input_range, self.input_range_)
-        with np.errstate(over="ignore"):  # a saturated sigmoid's exp(-z) may overflow to inf
-            return forward(self.layers, X)
+        n, rows = X.shape[0], max(1, PREDICT_BLOCK // sum(self.sizes))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            _warn_if_outside(X, input_range, self.input_range_)
+            if n <= rows:
+                A = forward(self.layers, X)
+            else:
+                checks.check_memory(n * self.n_outputs * self.dtype.itemsize,
+                                    f"the predictions for {n} rows")
+                A = np.empty((n, self.n_outputs), self.dtype)
+                for first in range(0, n, rows):
+                    A[first : first + rows] = forward(self.layers, X[first : first + rows])
+        _warn_if_not_finite(A, "outputs", input_range)
+        return A
 
     def loss(self, X: Array, y: Array, sample_weight: Array | None = None) -> float:
         """The loss on ``(X, y)``: mean over samples (weighted by ``sample_weight``)."""
-        X, Y, c = self.check_data(X, y, sample_weight)
+        X, Y, c, input_range = self._checked_data_and_range(X, y, sample_weight)
+        self._check_memory(X.shape[0], backward=False)
         out = self.layers[-1]
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             forward(self.layers, X)
-        return float(self.loss_function.value(out.Z, out.A, Y, c))
+            value = np.asarray(self.loss_function.value(out.Z, out.A, Y, c))
+        _warn_if_not_finite(value, "loss", input_range)
+        return float(value)
 
     def gradients(
         self, X: Array, y: Array, sample_weight: Array | None = None
     ) -> list[tuple[Array, Array]]:
         """Gradients of :meth:`loss` by backpropagation: ``[(dW, db), ...]``, one per layer."""
-        X, Y, c = self.check_data(X, y, sample_weight)
+        X, Y, c, input_range = self._checked_data_and_range(X, y, sample_weight)
+        self._check_memory(X.shape[0], backward=True)
         out = self.layers[-1]
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             forward(self.layers, X)
             dZ = self.loss_function.delta(out.Z, out.A, Y, c, out.activation)
-            return backward(self.layers, dZ)
+            grads = backward(self.layers, dZ)
+        _warn_if_not_finite(np.concatenate([g.ravel() for pair in grads for g in pair]),
+                            "gradients", input_range)
+        return grads
+
+    def _check_memory(self, rows: int, backward: bool) -> None:
+        """Refuse a pass over ``rows`` samples whose activations would not fit in memory."""
+        checks.check_memory(
+            checks.activation_bytes(self.sizes, rows, 1, self.dtype.itemsize, backward)
+            + backward * self.n_parameters * self.dtype.itemsize,
+            f"a {'backward' if backward else 'forward'} pass over {rows} samples")
 
     def fit(self, X: Array, y: Array, **kwargs):
         """Train on ``(X, y)``; see :func:`chainrule.training.fit` for the arguments."""
@@ -282,9 +306,7 @@ class Network:
 
     def _input_array(self, X: Array) -> Array:
         """``X`` as a numeric ``(n, n_inputs)`` array with at least one row, or a ValueError."""
-        X = np.asarray(X)
-        if X.dtype.kind not in "biuf":
-            raise ValueError(f"X must be numeric, got dtype {X.dtype}")
+        X = checks.numeric_array(X, "X")
         if X.ndim == 1 and self.n_inputs == 1:
             X = X[:, None]
         if X.ndim != 2 or X.shape[1] != self.n_inputs:
@@ -316,25 +338,14 @@ def _sample_weights(sample_weight: Array | None, n: int, dtype: np.dtype) -> flo
     return (w / w.sum())[:, None]
 
 
-def _check_sizes(sizes: Sequence[int]) -> list[int]:
-    try:
-        sizes = [int(s) for s in sizes]
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"sizes must be a sequence of integers like [2, 2, 1], got {sizes!r}"
-        ) from None
-    if len(sizes) < 2:
-        raise ValueError(f"sizes needs at least an input and an output size, got {sizes}")
-    if min(sizes) < 1:
-        raise ValueError(f"every layer needs at least one unit, got sizes {sizes}")
-    return sizes
-
-
 def _check_dtype(dtype: str | np.dtype) -> np.dtype:
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    return dtype
+    try:
+        checked = None if dtype is None else np.dtype(dtype)
+    except (TypeError, ValueError):
+        checked = None
+    if checked not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+    return checked
 
 
 def _per_layer(activation, n_hidden: int) -> list:
@@ -372,6 +383,19 @@ def column_range(X: Array, block: int = 1 << 18) -> tuple[Array, Array]:
                     np.minimum(low, lows, out=low)
                     np.maximum(high, highs, out=high)
     return low, high
+
+
+def _warn_if_not_finite(values: Array, what: str, X_range: tuple[Array, Array]) -> None:
+    """Warn (ours, not NumPy's overflow warning) when ``values`` hold inf or NaN."""
+    if np.isfinite(values).all():
+        return
+    largest = float(max(np.abs(X_range[0]).max(), np.abs(X_range[1]).max()))
+    warnings.warn(
+        f"the {what} hold inf or NaN: the computation overflowed {values.dtype} (inputs as "
+        f"large as {largest:g}); scale the inputs to a few units, as in training",
+        checks.NumericalWarning,
+        stacklevel=3,
+    )
 
 
 def _warn_if_outside(X: Array, X_range: tuple[Array, Array],

@@ -10,13 +10,17 @@ this network.
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import checks
 from .activations import activation_name
 from .callbacks import Callback
 from .layers import Dense, parameter_views
@@ -41,7 +45,9 @@ class History:
         Epochs run.
     stopped_because : str
         ``"targets met"``, ``"converged"``, ``"max_epochs"``, ``"epochs done"``,
-        ``"early stopping"``, ``"diverged"`` or ``"stopped by callback"``.
+        ``"early stopping"``, ``"diverged"``, ``"stopped by callback"`` or ``"interrupted"``
+        (Ctrl-C, or a ``KeyboardInterrupt`` from a callback: ``fit`` kept the best weights so
+        far and raised the interrupt again, with this History as its ``history`` attribute).
     learned : bool or None
         Whether every output is within ``target_tolerance`` of its target. ``None`` when nothing
         was checked: the targets are not classes and no tolerance was given, or one copy trained
@@ -219,22 +225,39 @@ def fit(
     Returns
     -------
     History
+        Also kept as ``net.history_``.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C (or a ``KeyboardInterrupt`` raised by a callback): training stops, the network
+        gets the best weights so far (chosen as at any other stop, never the initial ones) and
+        the interrupt is raised again, its ``history`` attribute (and ``net.history_``) holding
+        the History, with ``stopped_because="interrupted"``.
     """
     start = time.perf_counter()
+    epochs, batch_size, max_epochs, restarts = (
+        checks.integer(v, name, none=True) for v, name in ((epochs, "epochs"), (
+            batch_size, "batch_size"), (max_epochs, "max_epochs"), (restarts, "restarts")))
+    n_iter_no_change = checks.integer(n_iter_no_change, "n_iter_no_change")
+    tol, weight_decay = checks.number(tol, "tol"), checks.number(weight_decay, "weight_decay")
+    target_tolerance = checks.number(target_tolerance, "target_tolerance", strict=True, none=True)
+    learning_rate = checks.number(learning_rate, "learning_rate", strict=True, none=True)
+    shuffle, callbacks = checks.flag(shuffle, "shuffle"), checks.callbacks(callbacks)
     X, Y, c_all, input_range = net._checked_data_and_range(X, y, sample_weight)
     n = X.shape[0]
     validation = _check_validation(net, validation_data)
-    batch = n if batch_size is None else _check_batch_size(batch_size, n)
+    batch = n if batch_size is None else min(batch_size, n)
     batches_per_epoch = -(-n // batch)
     opt = get_optimizer(optimizer, learning_rate, full_batch=batch == n)
     K = _check_restarts(restarts, n * net.n_parameters)
     auto_stop = epochs is None
     if auto_stop:
         epochs = max_epochs or int(np.clip(np.ceil(100_000 / batches_per_epoch), 200, 10_000))
-    elif not (isinstance(epochs, int | np.integer) and epochs >= 1):
-        raise ValueError(f"epochs must be a positive integer or None, got {epochs!r}")
     tolerance = _target_tolerance(target_tolerance, net, Y)
-    plateau = _Plateau(max(n_iter_no_change, -(-100 // batches_per_epoch)), tol, K)
+    window = max(n_iter_no_change, -(-100 // batches_per_epoch))
+    _check_memory(net, K, batch, epochs, window, opt, validation)
+    plateau = _Plateau(window, tol, K)
 
     training = Training(net, K, weight_decay)
     history = History(restarts=K, optimizer=opt)
@@ -251,7 +274,8 @@ def fit(
     for callback in callbacks:
         callback.on_train_begin(training)
     reason = "max_epochs" if auto_stop else "epochs done"
-    with np.errstate(over="ignore", invalid="ignore"):
+    interrupt = _Interrupt()
+    with np.errstate(over="ignore", invalid="ignore"), interrupt:
         for epoch in range(epochs):
             epoch_start[...] = training.params
             epoch_loss = _run_epoch(training, opt, X, Y, c_all, batch, shuffle,
@@ -299,44 +323,51 @@ def fit(
                 if training.stop_reason:
                     reason = training.stop_reason
                     break
-    for callback in callbacks:
-        callback.on_train_end(training)
+    if interrupt.error is not None:
+        reason = "interrupted"
+    with interrupt.deferred():  # a Ctrl-C now waits until the kept weights are written
+        for callback in callbacks:
+            callback.on_train_end(training)
 
-    # Judge the copies by their weights as they are now (callbacks may have restored some):
-    # one pass over the data, unless there is neither a copy to choose nor a target to check.
-    check = tolerance if auto_stop or target_tolerance is not None else None
+        # Judge the copies by their weights as they are now (callbacks may have restored some):
+        # one pass over the data, unless there is neither a copy to choose nor a target to check.
+        check = tolerance if auto_stop or target_tolerance is not None else None
 
-    def judge() -> tuple[Array, Array | None]:
-        if K == 1 and check is None:  # no pass: trust the copy if its last epoch was finite
-            return np.where(alive, 0.0, np.inf), None
-        return evaluate(net, training.layers, X, Y, c_all, batch, check)
+        def judge() -> tuple[Array, Array | None]:
+            if K == 1 and check is None:  # no pass: trust the copy if its last epoch was finite
+                return np.where(alive, 0.0, np.inf), None
+            return evaluate(net, training.layers, X, Y, c_all, batch, check)
 
-    final, met = judge()
-    finite = np.isfinite(final) & np.isfinite(training.params).all(axis=1)
-    if not finite.all():
-        training.params[~finite] = last_good[~finite]
         final, met = judge()
-    final_val = None
-    if validation is not None:
-        final_val = evaluate(net, training.layers, *validation, batch)[0]
-    best = _choose_copy(final, final_val, met_at, finite)
-    for layer, (W, b) in zip(net.layers, training.copy_of(best), strict=True):
-        layer.weights[...], layer.bias[...] = W, b
-    net.input_range_ = input_range
+        finite = np.isfinite(final) & np.isfinite(training.params).all(axis=1)
+        if not finite.all():
+            training.params[~finite] = last_good[~finite]
+            final, met = judge()
+        final_val = None
+        if validation is not None:
+            final_val = evaluate(net, training.layers, *validation, batch)[0]
+        best = _choose_copy(final, final_val, met_at, finite)
+        for layer, (W, b) in zip(net.layers, training.copy_of(best), strict=True):
+            layer.weights[...], layer.bias[...] = W, b
+        net.input_range_ = input_range
 
-    record.fill(history, best)
-    history.stopped_because = reason
-    history.replica = best
-    history.learned = None if met is None else bool(met[best])
-    history.seconds = time.perf_counter() - start
-    if reason == "diverged" or not finite[best]:
-        history.stopped_because = "diverged"
-        warnings.warn(
-            "training diverged (the loss became NaN or inf); the last finite weights were "
-            "restored. Lower the learning rate, or scale the inputs and targets",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+        record.fill(history, best)
+        history.stopped_because = reason
+        history.replica = best
+        history.learned = None if met is None else bool(met[best])
+        history.seconds = time.perf_counter() - start
+        if reason == "diverged" or not finite[best]:
+            history.stopped_because = "diverged"
+            warnings.warn(
+                "training diverged (the loss became NaN or inf); the last finite weights were "
+                "restored. Lower the learning rate, or scale the inputs and targets",
+                checks.NumericalWarning,
+                stacklevel=3,
+            )
+    net.history_ = history
+    if interrupt.error is not None:
+        interrupt.error.history = history
+        raise interrupt.error
     return history
 
 
@@ -435,15 +466,65 @@ class _Record:
 def _check_restarts(restarts: int | None, work: int) -> int:
     if restarts is None:
         return AUTO_RESTARTS if work <= SMALL_PROBLEM else 1
-    if not (isinstance(restarts, int | np.integer) and restarts >= 1):
-        raise ValueError(f"restarts must be a positive integer or None, got {restarts!r}")
-    return int(restarts)
+    return restarts
 
 
-def _check_batch_size(batch_size: int, n: int) -> int:
-    if not (isinstance(batch_size, int | np.integer) and batch_size >= 1):
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-    return min(int(batch_size), n)
+def _check_memory(net: Network, K: int, batch: int, epochs: int, window: int, opt: Optimizer,
+                  validation: tuple | None) -> None:
+    """Refuse a training whose arrays would not fit in the memory budget (:mod:`.checks`):
+    ``K`` copies of the parameters with their gradients, two snapshots, the optimizer's state
+    and the history's blocks; one batch's activations forward and backward; the plateau rule's
+    window; and the History's entries of every epoch."""
+    size, L, P = net.dtype.itemsize, len(net.shapes), net.n_parameters
+    state = 1 + len(opt.init_state(np.zeros((1, 1), net.dtype)))  # arrays per parameter
+    parts = {
+        "weights, gradients and optimizer state": K * P * size * (4 + state)
+        + min(K * P, 3 * _Record.KEPT) * size,
+        "activations": checks.activation_bytes(net.sizes, batch, K, size, backward=True)
+        + (0 if validation is None else
+           checks.activation_bytes(net.sizes, min(batch, len(validation[0])), K, size, False)),
+        f"the last {window} epochs' losses": (window + 1) * K * 8 * 2,
+        f"the history of {epochs} epochs": epochs * (320 + 16 * K + 6 * K * L * size + 64 * L),
+    }
+    total = sum(parts.values())
+    largest = max(parts, key=parts.get)
+    checks.check_memory(total, f"training {K} cop{'y' if K == 1 else 'ies'} of a "
+                               f"{'-'.join(map(str, net.sizes))} network (most for {largest}: "
+                               f"{checks.format_bytes(parts[largest])})")
+
+
+class _Interrupt:
+    """Catches a ``KeyboardInterrupt`` (Ctrl-C) in the training loop, so that ``fit`` can keep
+    the best weights so far before raising it again (``error``); :meth:`deferred` holds a
+    Ctrl-C back while the kept weights are chosen and written."""
+
+    def __init__(self) -> None:
+        self.error: KeyboardInterrupt | None = None
+
+    def __enter__(self) -> _Interrupt:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            self.error = error
+            return True
+        return False
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """A Ctrl-C during the block is raised (as ``error``) only after it."""
+        if (threading.current_thread() is not threading.main_thread()
+                or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+            yield  # only the main thread receives SIGINT, and only this handler raises
+            return
+        pressed = []
+        previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if pressed and self.error is None:
+            self.error = KeyboardInterrupt()
 
 
 def _check_validation(net: Network, validation_data) -> tuple[Array, Array, float] | None:
@@ -476,9 +557,7 @@ def _batches(X: Array, Y: Array, c: float | Array, batch: int, shuffle: bool, ne
 def _target_tolerance(target_tolerance: float | None, net: Network, Y: Array) -> float | None:
     """The tolerance within which outputs count as meeting their targets, or None."""
     if target_tolerance is not None:
-        if not target_tolerance > 0:
-            raise ValueError(f"target_tolerance must be positive, got {target_tolerance}")
-        return float(target_tolerance)
+        return target_tolerance
     classes = activation_name(net.output_activation) in ("sigmoid", "softmax")
     return 0.1 if classes and np.isin(Y, (0, 1)).all() else None
 
