@@ -34,6 +34,15 @@ class UserError(click.ClickException):
         super().__init__(" ".join(str(message).split()))
 
 
+class Interrupted(click.ClickException):
+    """Ctrl-C: one line on stderr (what was kept, if anything), exit code 130."""
+
+    exit_code = 130
+
+    def show(self, file=None) -> None:
+        click.echo(self.message, err=True)
+
+
 class _OneLineUsage:
     """Turn click's usage errors (bad option, missing argument) into one-line ``UserError``."""
 
@@ -53,6 +62,12 @@ class Command(_OneLineUsage, click.Command):
 
 class Group(_OneLineUsage, click.Group):
     command_class = Command
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted") from None
 
     def resolve_command(self, ctx, args):
         try:
@@ -80,7 +95,8 @@ def main() -> None:
 
 @main.command()
 @click.argument("problems", nargs=-1, type=click.Choice(list(PROBLEMS)))
-@click.option("--seed", default=0, show_default=True, help="Seed for the initial weights.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed for the initial weights.")
 def demo(problems: tuple[str, ...], seed: int) -> None:
     """Train the problems from our users' questions with default settings.
 
@@ -153,6 +169,12 @@ def user_errors(command: Callable) -> Callable:
                 return command(*args, **kwargs)
             except (ValueError, TypeError) as error:
                 raise UserError(str(error)) from None
+            except OSError as error:  # a file that cannot be read or written
+                where = f" ({error.filename})" if error.filename else ""
+                raise UserError(f"{error.strerror or error}{where}") from None
+            except MemoryError:
+                raise UserError("out of memory; use a smaller network or batch, or fewer "
+                                "rows") from None
             finally:
                 if not kwargs.get("quiet"):
                     for message in dict.fromkeys(str(w.message) for w in caught):
@@ -202,7 +224,7 @@ def model_options(command: Callable) -> Callable:
         click.option("--restarts", type=click.IntRange(min=1),
                      help="Copies trained together from different initial weights; the best "
                           "is kept [default: 16 for small problems, else 1]."),
-        click.option("--seed", type=int, default=0, show_default=True,
+        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Seed for the weights, the validation split and shuffling."),
         click.option("--validation", type=click.FloatRange(0, 1, max_open=True),
                      help="Fraction of rows held out for validation [default: 0.2, or 0 "
@@ -253,7 +275,7 @@ def _echo_table(rows: list[tuple[str, str]]) -> None:
         click.echo(f"{key:<{width}}  {value}")
 
 
-def _check_plot(plot: str | None) -> None:
+def _check_plot(plot: str | None, inputs: tuple[str, ...] = ()) -> None:
     if plot is None:
         return
     from .plotting import INSTALL, require_matplotlib
@@ -262,9 +284,28 @@ def _check_plot(plot: str | None) -> None:
         require_matplotlib()
     except ImportError:
         raise UserError(INSTALL) from None
-    directory = os.path.dirname(os.path.abspath(plot))
+    _check_output(plot, "--plot", inputs)
+
+
+def _check_output(path: str | None, option: str, inputs: tuple[str, ...] = ()) -> None:
+    """Refuse, before any work is done, an output file that cannot be written: a folder, a
+    missing or read-only folder, something other than a regular file, or one of the inputs."""
+    if path is None:
+        return
+    if not path.strip():
+        raise UserError(f"{option} needs a file name, got {path!r}")
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise UserError(f"{option} {path} is a folder; give a file name inside it")
+    directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise UserError(f"cannot write the plot {plot}: directory {directory} does not exist")
+        raise UserError(f"{option} {path}: the folder {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {path}: the folder {directory} is not writable")
+    if os.path.lexists(path) and not os.path.isfile(path):
+        raise UserError(f"{option} {path} exists and is not a regular file")
+    for name in inputs:
+        if os.path.isfile(name) and os.path.isfile(path) and os.path.samefile(name, path):
+            raise UserError(f"{option} {path} is the input {name}; it would be overwritten")
 
 
 def _read(data: str, target: str | None, **kwargs):
@@ -357,7 +398,9 @@ def train(data: str, out: str | None, plot: str | None, quiet: bool, verbose: bo
     from .callbacks import LambdaCallback
     from .progress import format_logs, progress_bar
 
-    _check_plot(plot)
+    out = out or os.path.splitext(os.path.basename(data))[0] + ".chainrule"
+    _check_output(out, "--out", (data,))
+    _check_plot(plot, (data, out))
     start = time.perf_counter()
     table, model, train_rows, val_rows = _prepare(data, options)
     X, y = table.X, table.target
@@ -375,11 +418,15 @@ def train(data: str, out: str | None, plot: str | None, quiet: bool, verbose: bo
         callbacks.append(LambdaCallback(lambda epoch, logs: click.echo(
             f"epoch {epoch + 1}: {format_logs(logs)}", err=True) if (epoch + 1) % every == 0
             else None))
-    history = net.fit(model.inputs(X[train_rows]), model.targets(y[train_rows]),
-                      callbacks=callbacks, **fit_kwargs)
-    train_metrics = model.evaluate(X[train_rows], y[train_rows])
-    val_metrics = model.evaluate(X[val_rows], y[val_rows]) if len(val_rows) else None
-    out = out or os.path.splitext(os.path.basename(data))[0] + ".chainrule"
+    history = None
+    try:
+        history = net.fit(model.inputs(X[train_rows]), model.targets(y[train_rows]),
+                          callbacks=callbacks, **fit_kwargs)
+        train_metrics = model.evaluate(X[train_rows], y[train_rows])
+        val_metrics = model.evaluate(X[val_rows], y[val_rows]) if len(val_rows) else None
+    except KeyboardInterrupt as error:  # fit kept the best weights so far: save them
+        history = getattr(error, "history", history)
+        _save_interrupted(model, out, history, data, options["seed"])
     from .io import architecture
 
     arch = architecture(net)
@@ -429,6 +476,18 @@ def train(data: str, out: str | None, plot: str | None, quiet: bool, verbose: bo
         click.echo(f"every training target met within tolerance: {history.learned}")
 
 
+def _save_interrupted(model, out: str, history, data: str, seed: int) -> None:
+    """After Ctrl-C in training: save the best model so far to ``out`` (atomically), say where
+    and after how many epochs, and exit with code 130."""
+    if history is None:  # interrupted before any training
+        raise Interrupted("interrupted before training started; nothing saved")
+    model.metadata = _finite({"data": data, "epochs": history.epochs,
+                              "stopped_because": history.stopped_because, "seed": seed})
+    model.save(out)
+    raise Interrupted(f"interrupted after {history.epochs} epochs: saved the best model so far "
+                      f"to {out}")
+
+
 # -- predict and evaluate ------------------------------------------------------------------------
 def _load(path: str):
     from .io import load_model
@@ -471,6 +530,7 @@ def predict(model_path: str, data: str, out: str | None, target: str | None,
     import csv
     import io as text_io
 
+    _check_output(out, "--out", (model_path, data))
     model = _load(model_path)
     if target is None and data.lower().endswith(".npy"):
         target = model.target  # the column index it was trained with, skipped if present
@@ -552,8 +612,9 @@ def export(model_path: str, fmt: str, out: str | None, opset: int | None) -> Non
         from .export import to_onnx
     except ImportError as error:
         raise UserError(str(error)) from None
-    model = _load(model_path)
     out = out or str(Path(model_path).with_suffix(".onnx"))
+    _check_output(out, "--out", (model_path,))
+    model = _load(model_path)
     scaler, target_scaler = model.scaler, model.target_scaler
     try:
         to_onnx(model.network, out, opset=opset,
@@ -611,7 +672,7 @@ def doctor(data: str, plot: str | None, quiet: bool, verbose: bool, as_json: boo
     """
     from .explain import diagnose, format_findings
 
-    _check_plot(plot)
+    _check_plot(plot, (data,))
     table, model, train_rows, val_rows = _prepare(data, options)
     X = model.inputs(table.X[train_rows])
     y = model.targets(table.target[train_rows])
@@ -758,3 +819,7 @@ def gradcheck(specs: tuple[str, ...], step_spec: str | None, learning_rate: floa
     elif not quiet:
         click.echo(str(report))
     sys.exit(0 if report.ok else 1)
+
+
+if __name__ == "__main__":
+    main()
