@@ -398,7 +398,7 @@ def train(data: str, out: str | None, plot: str | None, quiet: bool, verbose: bo
     from .callbacks import LambdaCallback
     from .progress import format_logs, progress_bar
 
-    out = out or os.path.splitext(os.path.basename(data))[0] + ".chainrule"
+    out = os.path.splitext(os.path.basename(data))[0] + ".chainrule" if out is None else out
     _check_output(out, "--out", (data,))
     _check_plot(plot, (data, out))
     start = time.perf_counter()
@@ -612,7 +612,7 @@ def export(model_path: str, fmt: str, out: str | None, opset: int | None) -> Non
         from .export import to_onnx
     except ImportError as error:
         raise UserError(str(error)) from None
-    out = out or str(Path(model_path).with_suffix(".onnx"))
+    out = str(Path(model_path).with_suffix(".onnx")) if out is None else out
     _check_output(out, "--out", (model_path,))
     model = _load(model_path)
     scaler, target_scaler = model.scaler, model.target_scaler
