@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import tracemalloc
 import warnings
 import zipfile
@@ -25,7 +26,7 @@ from chainrule.datasets import PROBLEMS
 
 XOR = PROBLEMS["xor"]
 SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
-CLI = [sys.executable, "-c", "from chainrule.cli import main; main()"]
+CLI = [sys.executable, "-c", "import _chainrule_entry; _chainrule_entry.main()"]  # the command
 
 
 def subprocess_env() -> dict[str, str]:
@@ -112,6 +113,19 @@ def test_sigint_during_cli_training_saves_the_best_model_and_exits_130(tmp_path)
     assert model.metadata["stopped_because"] == "interrupted"
     assert model.metadata["epochs"] == epochs > 0
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+
+
+def test_sigint_while_the_command_is_still_importing_exits_130_in_one_line(tmp_path):
+    script = ("import sys, _chainrule_entry; sys.stderr.write('started\\n'); "
+              "sys.stderr.flush(); _chainrule_entry.main()")
+    process = subprocess.Popen([sys.executable, "-c", script, "train", "xor"], cwd=tmp_path,
+                               env=subprocess_env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stderr.readline() == "started\n"
+    time.sleep(0.03)  # inside the import now: numpy and chainrule take 0.15 s or more
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert (process.returncode, err) == (130, "interrupted\n"), err
 
 
 def test_ctrl_c_in_any_command_exits_130_in_one_line(monkeypatch):

@@ -166,7 +166,7 @@ def user_errors(command: Callable) -> Callable:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                return command(*args, **kwargs)
+                result = command(*args, **kwargs)
             except (ValueError, TypeError) as error:
                 raise UserError(str(error)) from None
             except OSError as error:  # a file that cannot be read or written
@@ -175,12 +175,29 @@ def user_errors(command: Callable) -> Callable:
             except MemoryError:
                 raise UserError("out of memory; use a smaller network or batch, or fewer "
                                 "rows") from None
-            finally:
-                if not kwargs.get("quiet"):
-                    for message in dict.fromkeys(str(w.message) for w in caught):
-                        click.echo("warning: " + " ".join(message.split()), err=True)
+            except SystemExit:  # doctor's and gradcheck's verdicts (an error: one line only)
+                _echo_warnings(caught, kwargs.get("quiet"))
+                raise
+        _echo_warnings(caught, kwargs.get("quiet"))
+        return result
 
     return run
+
+
+def _echo_warnings(caught: list, quiet: bool) -> None:
+    """One ``warning:`` line per distinct warning, in our words (NumPy's own floating-point
+    warnings, "overflow encountered in ...", are said once, plainly)."""
+    if quiet:
+        return
+    lines = []
+    for w in caught:
+        message = " ".join(str(w.message).split())
+        if issubclass(w.category, RuntimeWarning) and "encountered in" in message:
+            message = ("a computation overflowed or was undefined (values near the limits of "
+                       "floating point?); scale the data")
+        lines.append(message)
+    for message in dict.fromkeys(lines):
+        click.echo("warning: " + message, err=True)
 
 
 def output_options(command: Callable) -> Callable:
