@@ -76,7 +76,9 @@ def number(value: Any, name: str, minimum: float = 0.0, strict: bool = False,
     if value is None and none:
         return None
     allowed = f"a finite number {'>' if strict else '>='} {minimum:g}"
-    if minimum == 0:
+    if minimum == -math.inf:
+        allowed = "a finite number"
+    elif minimum == 0:
         allowed = f"positive ({allowed})" if strict else f"non-negative ({allowed})"
     allowed += " or None" if none else ""
     if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
@@ -154,9 +156,9 @@ def _show(value: Any) -> str:
 
 
 # -- arrays --------------------------------------------------------------------------------------
-def numeric_array(value: Any, name: str) -> np.ndarray:
-    """``value`` as a NumPy array of numbers, in our words when NumPy cannot make one (a ragged
-    list, mixed types, objects)."""
+def as_array(value: Any, name: str) -> np.ndarray:
+    """``value`` as a NumPy array, in our words when NumPy cannot make one (ragged rows,
+    objects such as None among the numbers)."""
     if isinstance(value, np.ndarray):
         array = value
     else:
@@ -169,9 +171,31 @@ def numeric_array(value: Any, name: str) -> np.ndarray:
     if array.dtype.kind == "O":
         raise ValueError(f"{name} must be a rectangular array of numbers (every row the same "
                          "length, no None or objects)")
+    return array
+
+
+def numeric_array(value: Any, name: str) -> np.ndarray:
+    """:func:`as_array`, of numbers (bool, integer or real)."""
+    array = as_array(value, name)
     if array.dtype.kind not in "biuf":
         raise ValueError(f"{name} must be numeric, got dtype {array.dtype}")
     return array
+
+
+def cast(array: np.ndarray, dtype: np.dtype, name: str) -> np.ndarray:
+    """``array`` as ``dtype`` (no copy if it is already), refusing numbers too large for it
+    (1e308 does not fit float32) instead of turning them into inf with NumPy's warning."""
+    dtype = np.dtype(dtype)
+    if array.dtype == dtype:
+        return array
+    if array.dtype.kind == "f" and array.size and array.dtype.itemsize > dtype.itemsize:
+        with np.errstate(invalid="ignore"):
+            largest = np.nanmax(np.abs(array)) if not np.isnan(array).all() else 0.0
+        if np.isfinite(largest) and largest > np.finfo(dtype).max:
+            raise ValueError(f"{name} holds values too large for {dtype} (up to {largest:g}); "
+                             f"scale them, or use dtype='float64'")
+    with np.errstate(over="ignore", invalid="ignore"):
+        return array.astype(dtype)
 
 
 # -- memory --------------------------------------------------------------------------------------
@@ -259,11 +283,16 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} EiB"  # pragma: no cover
 
 
+LAYER_BYTES = 2048  # a layer's Python objects (Dense, views, activation), about
+
+
 def network_bytes(layer_sizes: Sequence[int], itemsize: int) -> int:
-    """A network's parameters, and the largest initialiser temporary (float64) while drawn."""
+    """A network's parameters, the largest initialiser temporary (float64) while drawn, and
+    its layers' objects."""
     shapes = list(zip(layer_sizes[:-1], layer_sizes[1:], strict=False))
     parameters = sum(n_in * n_out + n_out for n_in, n_out in shapes)
-    return parameters * itemsize + max(n_in * n_out for n_in, n_out in shapes) * 8
+    return (parameters * itemsize + max(n_in * n_out for n_in, n_out in shapes) * 8
+            + len(shapes) * LAYER_BYTES)
 
 
 def activation_bytes(layer_sizes: Sequence[int], rows: int, copies: int, itemsize: int,

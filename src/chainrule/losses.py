@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import checks
 from .activations import ActivationLike, activation_name
 
 Array = np.ndarray
@@ -130,7 +131,7 @@ class Loss:
         ``y`` of shape ``(n,)`` is one target per sample: for one output it becomes a column,
         for ``cross_entropy`` it holds integer class labels ``0 .. n_out - 1``.
         """
-        y = np.asarray(y)
+        y = checks.as_array(y, "y")
         if y.dtype.kind not in "biuf":
             raise ValueError(
                 f"targets must be numeric, got dtype {y.dtype}; encode class labels as "
@@ -164,7 +165,7 @@ class Loss:
                 f"{y.min()}; use loss='mse' with output_activation='identity' for targets "
                 "that can be negative"
             )
-        return y.astype(dtype, copy=False)
+        return checks.cast(y, dtype, "y")
 
 
 def _class_targets(y: Array, n_out: int, dtype: np.dtype) -> Array:
@@ -187,11 +188,12 @@ def _class_targets(y: Array, n_out: int, dtype: np.dtype) -> Array:
             f"cross_entropy targets must be labels of shape (n,) or one-hot rows of shape "
             f"(n, {n_out}), got {y.shape}"
         )
-    if y.min() < 0 or not np.allclose(y.sum(axis=1), 1.0):
-        raise ValueError(
-            "cross_entropy one-hot targets must be non-negative rows that sum to 1"
-        )
-    return y.astype(dtype, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if y.min() < 0 or not np.allclose(y.sum(axis=1), 1.0):
+            raise ValueError(
+                "cross_entropy one-hot targets must be non-negative rows that sum to 1"
+            )
+    return checks.cast(y, dtype, "y")
 
 
 LOSSES: dict[str, Loss] = {

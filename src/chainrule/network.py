@@ -130,7 +130,15 @@ class Network:
         for layer in layers:
             init = get_initializer(self.init, activation_name(layer.activation))
             shape = layer.weights[rows].shape
-            layer.weights[rows] = init(self.rng, layer.n_in, layer.n_out, shape)
+            values = init(self.rng, layer.n_in, layer.n_out, shape)
+            try:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    layer.weights[rows] = checks.numeric_array(values, "init's weights")
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"init(rng, n_in, n_out, shape) must return numbers of shape "
+                                 f"{shape}; {error}") from None
+            if not np.all(np.isfinite(layer.weights[rows])):
+                raise ValueError("init returned NaN or inf initial weights")
             layer.bias[rows] = 0
 
     @property
@@ -270,7 +278,7 @@ class Network:
         X = self._input_array(X)
         if not np.all(np.isfinite(X)):
             raise ValueError(_NOT_FINITE)
-        return X.astype(self.dtype, copy=False)
+        return checks.cast(X, self.dtype, "X")
 
     def check_data(
         self, X: Array, y: Array, sample_weight: Array | None = None
@@ -302,7 +310,7 @@ class Network:
         low, high = column_range(X)
         if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
             raise ValueError(_NOT_FINITE)
-        return X.astype(self.dtype, copy=False), (low.astype(self.dtype), high.astype(self.dtype))
+        return checks.cast(X, self.dtype, "X"), (low.astype(self.dtype), high.astype(self.dtype))
 
     def _input_array(self, X: Array) -> Array:
         """``X`` as a numeric ``(n, n_inputs)`` array with at least one row, or a ValueError."""
@@ -330,11 +338,12 @@ def _sample_weights(sample_weight: Array | None, n: int, dtype: np.dtype) -> flo
     """Per-sample loss weights ``c`` with ``sum(c) = 1``: ``1/n``, or a ``(n, 1)`` column."""
     if sample_weight is None:
         return 1.0 / n
-    w = np.asarray(sample_weight, dtype=dtype)
+    w = checks.cast(checks.numeric_array(sample_weight, "sample_weight"), dtype, "sample_weight")
     if w.shape != (n,):
         raise ValueError(f"sample_weight must have shape ({n},), got {w.shape}")
-    if not np.all(np.isfinite(w)) or w.min() < 0 or w.sum() <= 0:
+    if not np.all(np.isfinite(w)) or w.min() < 0 or w.max() <= 0:
         raise ValueError("sample_weight must be finite, non-negative and not all zero")
+    w = w / w.max()  # then the sum cannot overflow
     return (w / w.sum())[:, None]
 
 
