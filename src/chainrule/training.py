@@ -159,6 +159,28 @@ class Training:
         self.params[...] = weights[0]
 
 
+FIT_CHECKS = {  # how fit checks its arguments at the door (chainrule.checks)
+    "epochs": lambda v: checks.integer(v, "epochs", none=True),
+    "batch_size": lambda v: checks.integer(v, "batch_size", none=True),
+    "max_epochs": lambda v: checks.integer(v, "max_epochs", none=True),
+    "restarts": lambda v: checks.integer(v, "restarts", none=True),
+    "n_iter_no_change": lambda v: checks.integer(v, "n_iter_no_change"),
+    "tol": lambda v: checks.number(v, "tol"),
+    "weight_decay": lambda v: checks.number(v, "weight_decay"),
+    "target_tolerance": lambda v: checks.number(v, "target_tolerance", strict=True, none=True),
+    "learning_rate": lambda v: checks.number(v, "learning_rate", strict=True, none=True),
+    "shuffle": lambda v: checks.flag(v, "shuffle"),
+    "callbacks": checks.callbacks,
+}
+
+
+def check_fit_arguments(arguments: dict) -> dict:
+    """``arguments`` of :func:`fit` (any of them), checked and normalised: ``ValueError`` or
+    ``TypeError`` naming the first that is not allowed."""
+    return {name: FIT_CHECKS[name](value) if name in FIT_CHECKS else value
+            for name, value in arguments.items()}
+
+
 def fit(
     net: Network,
     X: Array,
@@ -236,14 +258,12 @@ def fit(
         the History, with ``stopped_because="interrupted"``.
     """
     start = time.perf_counter()
-    epochs, batch_size, max_epochs, restarts = (
-        checks.integer(v, name, none=True) for v, name in ((epochs, "epochs"), (
-            batch_size, "batch_size"), (max_epochs, "max_epochs"), (restarts, "restarts")))
-    n_iter_no_change = checks.integer(n_iter_no_change, "n_iter_no_change")
-    tol, weight_decay = checks.number(tol, "tol"), checks.number(weight_decay, "weight_decay")
-    target_tolerance = checks.number(target_tolerance, "target_tolerance", strict=True, none=True)
-    learning_rate = checks.number(learning_rate, "learning_rate", strict=True, none=True)
-    shuffle, callbacks = checks.flag(shuffle, "shuffle"), checks.callbacks(callbacks)
+    (epochs, batch_size, max_epochs, restarts, n_iter_no_change, tol, weight_decay,
+     target_tolerance, learning_rate, shuffle, callbacks) = check_fit_arguments(dict(
+        epochs=epochs, batch_size=batch_size, max_epochs=max_epochs, restarts=restarts,
+        n_iter_no_change=n_iter_no_change, tol=tol, weight_decay=weight_decay,
+        target_tolerance=target_tolerance, learning_rate=learning_rate, shuffle=shuffle,
+        callbacks=callbacks)).values()
     X, Y, c_all, input_range = net._checked_data_and_range(X, y, sample_weight)
     n = X.shape[0]
     validation = _check_validation(net, validation_data)
