@@ -128,6 +128,21 @@ def sizes(value: Any) -> list[int]:
     return [int(s) for s in value]
 
 
+def path(value: Any, name: str = "path") -> str:
+    """A file path: a non-empty ``str`` or ``os.PathLike`` (``bytes`` decoded), without NUL."""
+    if isinstance(value, bytes):
+        value = os.fsdecode(value)
+    if not isinstance(value, str | os.PathLike):
+        raise ArgumentError(f"{name} must be a file path (str or pathlib.Path), got "
+                            f"{_show(value)}")
+    value = os.fspath(value)
+    if isinstance(value, bytes):
+        value = os.fsdecode(value)
+    if not value or "\0" in value:
+        raise ValueError(f"{name} must be a file name, got {value!r}")
+    return value
+
+
 def callbacks(value: Any) -> list:
     """A list of callbacks: objects with ``on_train_begin``, ``on_epoch_end`` and
     ``on_train_end`` (a :class:`~chainrule.callbacks.Callback`); one alone is accepted too."""

@@ -145,7 +145,7 @@ def atomic_write(path: str | os.PathLike, write) -> None:
     successful write, those that writers killed mid-save (their process gone) left beside
     ``path`` are removed.
     """
-    path = os.fspath(path)
+    path = checks.path(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise ValueError(f"cannot write {path}: directory {directory} does not exist")
@@ -240,7 +240,7 @@ def load_model(path: str | os.PathLike) -> Model:
     ValueError
         For a missing, truncated, corrupted, tampered, newer-format or non-chainrule file.
     """
-    path = os.fspath(path)
+    path = checks.path(path)
     arrays, meta = _read(path)
     try:
         return _model(arrays, meta)
