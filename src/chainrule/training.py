@@ -343,12 +343,12 @@ def fit(
                 if training.stop_reason:
                     reason = training.stop_reason
                     break
+    with interrupt:  # (the callbacks' code: a Ctrl-C stops it at once)
+        for callback in callbacks:
+            callback.on_train_end(training)
     if interrupt.error is not None:
         reason = "interrupted"
     with interrupt.deferred():  # a Ctrl-C now waits until the kept weights are written
-        for callback in callbacks:
-            callback.on_train_end(training)
-
         # Judge the copies by their weights as they are now (callbacks may have restored some):
         # one pass over the data, unless there is neither a copy to choose nor a target to check.
         check = tolerance if auto_stop or target_tolerance is not None else None
@@ -532,13 +532,20 @@ class _Interrupt:
 
     @contextmanager
     def deferred(self) -> Iterator[None]:
-        """A Ctrl-C during the block is raised (as ``error``) only after it."""
+        """A Ctrl-C during the block is raised (as ``error``) only after it; a second one at
+        once."""
         if (threading.current_thread() is not threading.main_thread()
                 or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
             yield  # only the main thread receives SIGINT, and only this handler raises
             return
         pressed = []
-        previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+
+        def hold(*_) -> None:
+            if pressed:  # pressed twice: the user insists
+                raise KeyboardInterrupt
+            pressed.append(True)
+
+        previous = signal.signal(signal.SIGINT, hold)
         try:
             yield
         finally:
