@@ -88,6 +88,28 @@ def test_interrupted_fit_keeps_what_a_stop_at_that_epoch_keeps(validation):
     assert np.array_equal(interrupted.buffer, stopped.buffer)
 
 
+def test_ctrl_c_while_the_kept_copy_is_chosen_waits_until_it_is_written(monkeypatch):
+    """SIGINT during the pass that judges the copies: held back until the weights are in."""
+    import chainrule.training as training
+
+    plain = Network([2, 2, 1], seed=4)
+    expected = plain.fit(XOR.X, XOR.y, epochs=20, restarts=4, target_tolerance=0.2)
+    judge = training.evaluate
+
+    def evaluate_after_ctrl_c(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # the default handler would raise right here
+        return judge(*args, **kwargs)
+
+    monkeypatch.setattr(training, "evaluate", evaluate_after_ctrl_c)
+    net = Network([2, 2, 1], seed=4)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        net.fit(XOR.X, XOR.y, epochs=20, restarts=4, target_tolerance=0.2)
+    assert caught.value.history.replica == expected.replica
+    assert caught.value.history.stopped_because == "epochs done"  # it had finished
+    assert np.array_equal(net.buffer, plain.buffer)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def _train_until_started(args, tmp_path):
     """Start ``chainrule train`` with -v, wait for its first progress line, send SIGINT."""
     process = subprocess.Popen(CLI + args + ["-v"], cwd=tmp_path, env=subprocess_env(),
