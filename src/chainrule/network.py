@@ -85,6 +85,14 @@ class Network:
     ----------
     layers : list of Dense
         ``layers[i].weights`` of shape ``(n_in, n_out)`` and ``layers[i].bias`` of ``(n_out,)``.
+    history_ : History
+        The History of the last :meth:`fit`, also when it was interrupted (Ctrl-C).
+
+    Raises
+    ------
+    ValueError
+        For sizes whose weights would not fit in the memory budget
+        (:func:`chainrule.set_memory_limit`), among other bad arguments.
     """
 
     def __init__(
