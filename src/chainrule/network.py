@@ -244,8 +244,7 @@ class Network:
             forward(self.layers, X)
             dZ = self.loss_function.delta(out.Z, out.A, Y, c, out.activation)
             grads = backward(self.layers, dZ)
-        _warn_if_not_finite(np.concatenate([g.ravel() for pair in grads for g in pair]),
-                            "gradients", input_range)
+        _warn_if_not_finite([g for pair in grads for g in pair], "gradients", input_range)
         return grads
 
     def _check_memory(self, rows: int, backward: bool) -> None:
@@ -402,13 +401,17 @@ def column_range(X: Array, block: int = 1 << 18) -> tuple[Array, Array]:
     return low, high
 
 
-def _warn_if_not_finite(values: Array, what: str, X_range: tuple[Array, Array]) -> None:
-    """Warn (ours, not NumPy's overflow warning) when ``values`` hold inf or NaN."""
-    if np.isfinite(values).all():
+def _warn_if_not_finite(values: Array | list[Array], what: str,
+                        X_range: tuple[Array, Array]) -> None:
+    """Warn (ours, not NumPy's overflow warning) when ``values`` (an array or a list of them)
+    hold inf or NaN."""
+    arrays = values if isinstance(values, list) else [values]
+    if all(np.isfinite(v).all() for v in arrays):
         return
+    dtype = arrays[0].dtype
     largest = float(max(np.abs(X_range[0]).max(), np.abs(X_range[1]).max()))
     warnings.warn(
-        f"the {what} hold inf or NaN: the computation overflowed {values.dtype} (inputs as "
+        f"the {what} hold inf or NaN: the computation overflowed {dtype} (inputs as "
         f"large as {largest:g}); scale the inputs to a few units, as in training",
         checks.NumericalWarning,
         stacklevel=3,
