@@ -287,9 +287,10 @@ def test_seed_dependence_is_a_warning_with_one_copy_and_info_with_default_restar
     """A 2-2-1 sigmoid net gets stuck on XOR for some initial weights (questions 000, 001)."""
     f = expect(diagnose(make_net([2, 2, 1]), XOR_X, XOR_Y, restarts=1), "seed-dependent",
                "warning")
-    assert re.search(r"of 8 random initialisations .* (\d) fit the training set .*, (\d) got "
+    assert re.search(r"(\d) of 8 random initialisations .* fit the training set .*, (\d) got "
                      r"stuck", f.message)
-    counts = [int(c) for c in re.findall(r"(\d+) (?:fit|got stuck|were still)", f.message)]
+    counts = [int(c) for c in re.findall(r"(\d+) (?:of 8 random|got stuck|were still)",
+                                          f.message)]
     assert sum(counts) == 8  # the counts add up
     assert "restarts" in f.hint and "16 copies" in f.hint  # never fewer than the default
     expect(diagnose(make_net([2, 2, 1]), XOR_X, XOR_Y), "seed-dependent", "info")

@@ -439,3 +439,29 @@ def test_report_prints_the_network_a_table_then_the_explanations() -> None:
     assert "yours: dL/dW1 = 0" in str(report)
     assert "right: dL/dW1 = xᵀ·δ1" in str(report)
     assert any(line.startswith("Note: notation: x → z1 = x·W1 + b1") for line in lines)
+
+
+def test_a_large_network_is_checked_on_a_sample_and_its_own_gradient() -> None:
+    rng = np.random.default_rng(0)
+    X, labels = rng.normal(size=(60, 200)), rng.integers(0, 5, 60)
+    params = {"W1": rng.normal(scale=0.1, size=(200, 20)), "b1": np.zeros(20),
+              "W2": rng.normal(scale=0.3, size=(20, 5)), "b2": np.zeros(5)}
+
+    def loss(p):
+        Z = np.tanh(X @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
+        Z = Z - Z.max(axis=1, keepdims=True)
+        return float(np.mean(np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(60), labels]))
+
+    def grad(p, bug=False):
+        A1 = np.tanh(X @ p["W1"] + p["b1"])
+        Z = A1 @ p["W2"] + p["b2"]
+        P = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        D2 = (P - np.eye(5)[labels]) / 60
+        D1 = D2 @ p["W2"].T * (1 if bug else 1 - A1**2)
+        return {"W1": X.T @ D1, "b1": D1.sum(0), "W2": A1.T @ D2, "b2": D2.sum(0)}
+
+    assert check_gradients(loss, grad, params, X=X, y=labels).ok
+    report = check_gradients(loss, lambda p: grad(p, bug=True), params, X=X, y=labels)
+    assert report.mistakes == {"W1": "derivative-missing", "b1": "derivative-missing"}
+    assert any("entries per point" in note for note in report.notes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 
+import learner_code
 import mistake_zoo as zoo
 import numpy as np
 import pytest
@@ -222,3 +223,88 @@ def test_question_003_names_the_activation_applied_twice_in_the_forward_pass() -
     report = check_update(q.step, q.params, q.loss, q.LEARNING_RATE)
     assert "applied twice in layer 2" in report.network
     assert "sigmoid(sigmoid(z2))" in report.rows[0].yours
+
+
+# -- where the data is found -------------------------------------------------------------------
+def test_the_data_is_found_in_a_closure_and_in_self() -> None:
+    member = zoo.xor("derivative-missing")
+
+    def make(X, y):  # a loss that closes over its data
+        def loss(p):
+            A1 = zoo.sigma(X @ p["W1"] + p["b1"])
+            return float(np.mean((zoo.sigma(A1 @ p["W2"] + p["b2"]) - y) ** 2))
+        return loss
+
+    report = check_gradients(make(zoo.XOR_X.copy(), zoo.XOR_Y.copy()), member.grad,
+                             member.params)
+    assert named(report) == member.expected
+
+    class Net:  # a loss method that reads self.inputs and self.targets
+        def __init__(self):
+            self.inputs, self.targets = zoo.XOR_X.copy(), zoo.XOR_Y.copy()
+
+        def loss(self, p):
+            return make(self.inputs, self.targets)(p)
+
+    report = check_gradients(Net().loss, member.grad, member.params)
+    assert named(report) == member.expected
+    assert report.network.startswith("2-2-1")
+
+
+# -- an L2 penalty on one side only, a product in the wrong order --------------------------------
+def regression_net(decay_in_loss: float, decay_in_grad: float):
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(10, 3)), rng.normal(size=(10, 1))
+    params = {"W1": rng.normal(size=(3, 4)), "b1": np.zeros(4), "W2": rng.normal(size=(4, 1)),
+              "b2": np.zeros(1)}
+
+    def loss(p):
+        out = np.tanh(X @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
+        return float(np.mean((out - y) ** 2) + decay_in_loss * (np.sum(p["W1"] ** 2)
+                                                                + np.sum(p["W2"] ** 2)))
+
+    def grad(p):
+        A1 = np.tanh(X @ p["W1"] + p["b1"])
+        d2 = 2 * (A1 @ p["W2"] + p["b2"] - y) / len(X)
+        d1 = d2 @ p["W2"].T * (1 - A1**2)
+        return {"W1": X.T @ d1 + 2 * decay_in_grad * p["W1"], "b1": d1.sum(0),
+                "W2": A1.T @ d2 + 2 * decay_in_grad * p["W2"], "b2": d2.sum(0)}
+
+    return loss, grad, params, X, y
+
+
+def test_an_l2_penalty_on_one_side_only_is_a_forward_pass_mistake() -> None:
+    loss, grad, params, X, y = regression_net(0.05, 0.05)
+    report = check_gradients(loss, grad, params, X=X, y=y)
+    assert report.ok and "L2 penalty" in report.network
+    loss, grad, params, X, y = regression_net(0.05, 0.0)
+    report = check_gradients(loss, grad, params, X=X, y=y)
+    assert named(report) == {"W1": "forward-pass", "W2": "forward-pass"}
+    assert "your loss adds an L2 penalty" in report["W1"].yours
+    loss, grad, params, X, y = regression_net(0.0, 0.05)
+    report = check_gradients(loss, grad, params, X=X, y=y)
+    assert named(report) == {"W1": "forward-pass", "W2": "forward-pass"}
+    assert "your loss does not have" in report["W2"].yours
+
+
+def test_a_square_weight_gradient_in_the_wrong_order_is_a_wrong_input() -> None:
+    member = zoo.softmax()
+
+    def grad(p):
+        g = member.grad(p)
+        return {**g, "W2": g["W2"].T}  # A1ᵀ·δ2 written the other way round
+
+    report = check_gradients(member.loss, grad, member.params, X=member.X, y=member.y)
+    assert named(report) == {"W2": "wrong-input"}
+    assert "transposed" in report["W2"].yours
+
+
+# -- more learners' code ---------------------------------------------------------------------------
+@pytest.mark.parametrize("with_data", [True, False], ids=["data given", "data found"])
+@pytest.mark.parametrize("name", [name for name, _, _ in learner_code.CASES])
+def test_learners_code_from_qa_sites_gets_its_mistake_named(name: str, with_data: bool) -> None:
+    make, expected = next((fn, exp) for n, fn, exp in learner_code.CASES if n == name)
+    loss, grad, params, X, y = make()
+    data = {"X": X, "y": y} if with_data else {}
+    report = check_gradients(loss, grad, params, **data)
+    assert report.mistakes == expected, str(report)

@@ -838,5 +838,58 @@ def gradcheck(specs: tuple[str, ...], step_spec: str | None, learning_rate: floa
     sys.exit(0 if report.ok else 1)
 
 
+# -- playground ----------------------------------------------------------------------------------
+@main.command()
+@click.argument("problem", default="xor")
+@click.option("--target", "-t", metavar="COL", help="Target column of a data file.")
+@click.option("--columns", metavar="A,B",
+              help="Train on these two columns of a table [default: its first two principal "
+                   "components when it has more than two features; 'all' for every feature].")
+@click.option("--layers", metavar="N,N,...", help="Hidden layer sizes [default: the problem's].")
+@click.option("--activation", help="Hidden activation [default: the problem's].")
+@click.option("--samples", type=click.IntRange(min=4), help="Points of spirals, circles, moons.")
+@click.option("--noise", type=click.FloatRange(min=0), help="Noise of spirals, circles, moons.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the weights.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0,
+              help="Port on 127.0.0.1 [default: a free one].")
+@click.option("--no-browser", is_flag=True, help="Print the address only; do not open it.")
+def playground(problem: str, no_browser: bool, **options: Any) -> None:
+    """Watch a network learn PROBLEM in the browser, with the worked numbers of backprop.
+
+    PROBLEM is a question's problem (xor, and, or, three-input, and-chain, even-odd,
+    xor-deep), spirals, circles, moons, a built-in data set, or a CSV/NPY file with --target.
+    The page is served on 127.0.0.1 only, behind a random token in its address. Ctrl+C stops.
+
+    \b
+    Examples:
+      chainrule playground xor
+      chainrule playground spirals --samples 1000 --layers 64,64 --activation tanh
+      chainrule playground data.csv --target species --columns petal_length,petal_width
+    """
+    try:
+        from .playground import launch
+    except ImportError as error:
+        raise UserError(f"the playground is not installed ({error}): "
+                        "pip install 'chainrule[playground]'") from None
+    try:
+        server = launch(problem, **options)
+    except (ValueError, TypeError, OSError) as error:
+        raise UserError(str(error)) from None
+    click.echo(f"chainrule playground: {server.url}")
+    click.echo("serving on 127.0.0.1 only; press Ctrl+C to stop")
+    if not no_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        server.session.close()
+        server.server_close()
+
+
 if __name__ == "__main__":
     main()

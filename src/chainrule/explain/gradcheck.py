@@ -36,7 +36,7 @@ __all__ = ["GradientReport", "ParameterCheck", "check_gradients", "CODES"]
 
 LOW_PRECISION_RTOL = 1e-2  # float32 keeps about 7 digits; a finite difference keeps ~3 of them
 LOW_PRECISION_ATOL = 1e-2
-NUMERIC_BUDGET = 4_000  # entries whose numeric gradient is taken at every point (else 1 point)
+NUMERIC_BUDGET = 4_000  # numeric slopes taken in all (entries x points); beyond: a sample
 TRAINING_STEPS = 5
 COLUMNS = ("parameter", "shape", "max abs error", "max rel error", "worst index", "mistake")
 
@@ -229,6 +229,7 @@ class Checker:
         self.dtypes: set[str] = set()
         self.moved: np.ndarray | None = None  # how grad_fn changed the parameters it was given
         self.notes: list[str] = []
+        self.found_data = False  # data found where the learner's functions read it
 
     def loss_at(self, theta: np.ndarray) -> float:
         """The learner's loss at ``theta``, as a float."""
@@ -271,16 +272,13 @@ class Checker:
         if model is not None:
             report.network = model.describe()
             self.notes.insert(0, f"notation: {words.Namer(model, self.entry_names()).notation()}")
-        elif report.network:
-            pass  # identified from the gradient: the loss's forward pass is what is wrong
-        elif self.data is None and not self.found_data:
-            self.notes.append("to name the mistakes, pass your data: check_gradients(loss_fn, "
-                              "grad_fn, params, X=X, y=y), so that the check can identify your "
-                              "network")
-        else:
-            self.notes.append("no network of standard layers, activations and losses gives "
-                              "your loss on the data, so only not-computed, sign and scale "
-                              "mistakes are named")
+        elif not report.network:  # (a network found from the gradient: the loss is wrong)
+            self.notes.append(
+                "to name the mistakes, pass your data: check_gradients(loss_fn, grad_fn, params, "
+                "X=X, y=y), so that the check can identify your network"
+                if self.data is None and not self.found_data else
+                "no network of standard layers, activations and losses gives your loss on the "
+                "data, so only not-computed, sign and scale mistakes are named")
         report.notes = self.notes + report.notes
         return report
 
@@ -334,14 +332,10 @@ class Checker:
         return theta
 
     # -- identification ----------------------------------------------------------------------
-    @property
-    def found_data(self) -> bool:
-        return getattr(self, "_found", False)
-
     def identify(self, thetas: list[np.ndarray]) -> Model | None:
         pairs = [self.data] if self.data is not None else data_candidates(
             *self.functions, exclude=(self.P.structure,))
-        self._found = bool(pairs)
+        self.found_data = bool(pairs)
         rtol = 1e-4 if "f32" in self.dtypes else 1e-6
         for X, y in pairs:
             try:
@@ -372,18 +366,33 @@ class Checker:
         return grad
 
     def numeric(self, points: list[np.ndarray], model: Model | None) -> list[np.ndarray]:
-        """The numeric gradient at every point; beyond the budget, at the first point only,
-        and the identified network's gradient (checked there against it) elsewhere."""
-        out = [self.numeric_gradient(points[0])]
-        for theta in points[1:]:
-            if self.P.size * len(points) <= NUMERIC_BUDGET or model is None or \
-                    not model.standard:
-                sample = None if self.P.size * len(points) <= NUMERIC_BUDGET else \
-                    self.rng.choice(self.P.size, size=min(self.P.size, 256), replace=False)
-                out.append(self.numeric_gradient(theta, sample))
-            else:
-                out.append(model.gradient(theta))
-        return out
+        """The numeric gradient at every point, within a budget of entries.
+
+        Small problems get every entry at every point. Beyond the budget, the identified
+        network's own gradient stands in for it, once a sample of entries at every point
+        agrees with it; without a network, a sample of entries is taken (NaN elsewhere: those
+        entries are not compared).
+        """
+        P = self.P
+        if P.size * len(points) <= NUMERIC_BUDGET:
+            return [self.numeric_gradient(theta) for theta in points]
+        per_point = max(64, NUMERIC_BUDGET // (2 * len(points)))
+        samples = [np.sort(self.rng.choice(P.size, size=min(P.size, per_point), replace=False))
+                   for _ in points]
+        sampled = [self.numeric_gradient(t, s) for t, s in zip(points, samples, strict=True)]
+        if model is not None and model.standard:
+            exact = [model.gradient(t) for t in points]
+            if all(np.allclose(g[s], n[s], rtol=1e-4, atol=1e-8 * max(1.0, np.abs(n[s]).max()))
+                   for g, n, s in zip(exact, sampled, samples, strict=True)):
+                self.notes.append(f"your network has {P.size} parameter entries: the numeric "
+                                  f"gradient was taken at {per_point} entries per point, which "
+                                  "agree with your identified network's own gradient, used for "
+                                  "the rest")
+                return exact
+        self.notes.append(f"your network has {P.size} parameter entries: the numeric gradient "
+                          f"was taken at {per_point} random entries per point, and only those "
+                          "were compared")
+        return sampled
 
     def entry_names(self) -> list[str]:
         """The learner's name of every entry of theta: ``w11``, or ``W1[0, 1]``."""
@@ -448,6 +457,9 @@ class Checker:
             code = "activation-applied-twice" if model.twice else "forward-pass"
             findings = {i: Finding(code) for i in wrong}
             forward_words = _forward_words(model)
+        elif model is not None and self.penalty_mismatch(model, points, user) is not None:
+            findings = {i: Finding("forward-pass") for i in wrong}
+            forward_words = self.penalty_mismatch(model, points, user)
         elif model is not None:
             true = [model.gradient(t) for t in points]
             leaf_of = np.repeat(np.arange(len(P)), np.diff(P.offsets))
@@ -475,6 +487,26 @@ class Checker:
                 row.yours = forward_words
             row.explanation = _explanation(row, self.what, self.labels)
         self.notes.extend(_structure_notes(report, model, findings))
+
+    def penalty_mismatch(self, model: Model, points: list[np.ndarray],
+                         user: list[np.ndarray]) -> str | None:
+        """Words for an L2 penalty in the loss but not the gradient, or the other way round."""
+        mine = np.concatenate(user)
+        bare = replace(model, decay=0.0)
+        plain = np.concatenate([bare.gradient(t) for t in points])
+        if model.decay and np.allclose(mine, plain, rtol=1e-6, atol=1e-12):
+            return (f"your loss adds an L2 penalty, {model.decay:.4g}·Σ W², that your gradient "
+                    f"leaves out (its gradient is 2·{model.decay:.4g}·W)")
+        if model.decay:
+            return None
+        shape = np.concatenate([replace(bare, decay=0.5).penalty_gradient(t) for t in points])
+        if not np.any(shape):
+            return None
+        c = float((mine - plain) @ shape / (shape @ shape))
+        if c > 0 and np.allclose(mine, plain + c * shape, rtol=1e-6, atol=1e-12):
+            return (f"your gradient adds {c:.4g}·W to the weights' gradients, the gradient of "
+                    f"an L2 penalty {c / 2:.4g}·Σ W² that your loss does not have")
+        return None
 
     def forward_pass(self, points: list[np.ndarray], user: list[np.ndarray],
                      rtol: float) -> Model | None:

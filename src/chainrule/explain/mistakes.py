@@ -262,8 +262,16 @@ def _input_twice(m: Model, l: int, delta: Array, run: Pass) -> Array | None:
     return m.activate(m.activations[l - 2], run.A[l - 1]).T @ delta
 
 
+def _input_transposed(m: Model, l: int, delta: Array, run: Pass) -> Array | None:
+    """``(a_{l-1}^T delta_l)^T``: the product in the wrong order (square weights only)."""
+    W = run.weights[l - 1][0]
+    return (run.A[l - 1].T @ delta).T if W.shape[0] == W.shape[1] > 1 else None
+
+
 INPUTS = (
     Part("right", None, _input_right, "d{W} = {dW}"),
+    Part("transposed", "wrong-input", _input_transposed,
+         "d{W} transposed: the product of δ{l} and {input} in the wrong order"),
     Part("weight", "wrong-input", _input_weight,
          "d{W} = δ{l}·{W}: the weight itself where the input {input} belongs"),
     Part("own output", "wrong-input", _input_own_output,
@@ -376,7 +384,7 @@ def explain(model: Model, thetas: list[Array], user: list[Array], true: list[Arr
             found = _finding(unit, choice, choice.factors.get(i), inherited, users, trues)
             found.layer, found.kind, found.choice = l, unit.kind, choice
             found.entries = unit.entries
-            if found.code is not None or found.factor != found.factor:  # wrong, or unexplained
+            if found.code is not None:
                 findings.setdefault(unit.leaf, found)
                 if _priority(found) < _priority(findings[unit.leaf]):
                     findings[unit.leaf] = found

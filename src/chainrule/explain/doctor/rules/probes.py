@@ -92,14 +92,18 @@ def seed_dependent(case: Case) -> None:
     still = f", and {improving.sum()} were still improving" if improving.any() else ""
     case.add(
         "seed-dependent", "warning" if risk > 0.01 else "info",
-        f"of {n} random initialisations trained with your settings for {copies.epochs} epochs, "
-        f"{good.sum()} {verb} (best loss {best:.3g}), {stuck.sum()} got stuck (lowest loss "
-        f"{np.median(copies.lowest[stuck]):.3g}, median, no longer falling){still}; a constant "
-        f"prediction gives {case.baseline:.3g}. With {how} ({copies_used} "
+        f"{good.sum()} of {n} random initialisations trained with your settings for "
+        f"{copies.epochs} epochs {verb} (best loss {_loss(best)}), {stuck.sum()} got stuck "
+        f"(lowest loss {_loss(np.median(copies.lowest[stuck]))}, median, no longer falling)"
+        f"{still}; a constant prediction gives {case.baseline:.3g}. With {how} ({copies_used} "
         f"cop{'y' if copies_used == 1 else 'ies'} for this problem) the chance that every copy "
         "gets stuck is " + (f"{100 * risk:.2g}%" if risk >= 1e-4 else "below 0.01%"),
         case.hints.restarts(max(needed, 2), case.default_copies)
         + ", or use more hidden units")
+
+
+def _loss(value: float) -> str:
+    return "below 1e-6" if value < 1e-6 else f"{value:.3g}"
 
 
 def _nothing_learns(case: Case) -> Copies | None:
