@@ -379,6 +379,7 @@ def test_output_paths_are_checked_before_any_work(tmp_path, monkeypatch, args, m
     (dict(shuffle="yes"), TypeError, "shuffle must be True or False"),
     (dict(callbacks=[3]), TypeError, "callbacks must be Callback objects"),
     (dict(callbacks="progress"), TypeError, "callbacks must be a list of Callback objects"),
+    (dict(callbacks=[Callback]), TypeError, "not classes: pass Callback(), not Callback"),
 ])
 def test_fit_arguments_are_checked_at_the_door(kwargs, error, message):
     net = Network([2, 2, 1], seed=0)

@@ -149,11 +149,15 @@ def callbacks(value: Any) -> list:
     hooks = ("on_train_begin", "on_epoch_end", "on_train_end")
     if value is None:
         return []
-    if all(callable(getattr(value, hook, None)) for hook in hooks):
+    if all(callable(getattr(value, hook, None)) for hook in hooks) and not isinstance(value,
+                                                                                    type):
         return [value]
     if isinstance(value, str | bytes | dict) or not isinstance(value, Sequence | set | tuple):
         raise TypeError(f"callbacks must be a list of Callback objects, got {_show(value)}")
     for item in value:
+        if isinstance(item, type):
+            raise TypeError(f"callbacks must be Callback objects, not classes: pass "
+                            f"{item.__name__}(), not {item.__name__}")
         missing = [hook for hook in hooks if not callable(getattr(item, hook, None))]
         if missing:
             raise TypeError(f"callbacks must be Callback objects (with {', '.join(hooks)}); "
