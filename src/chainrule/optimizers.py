@@ -271,6 +271,9 @@ def get_optimizer(
                 f"unknown optimizer {optimizer!r}; choose one of auto, {', '.join(OPTIMIZERS)}"
             )
         chosen = OPTIMIZERS[name](learning_rate)
+    elif isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a name or an Optimizer object: pass "
+                        f"{optimizer.__name__}(), not {optimizer.__name__}")
     else:
         raise TypeError(f"optimizer must be a name or an Optimizer, got {type(optimizer).__name__}")
     if chosen.full_batch_only and not full_batch:
