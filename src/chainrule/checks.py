@@ -282,14 +282,14 @@ def _parse_number(text: str, limit: str, what: str) -> float:
     return value
 
 
-def check_memory(estimate: float, what: str) -> None:
+def check_memory(estimate: float, what: str, fix: str = "use smaller sizes") -> None:
     """Refuse with a ``ValueError`` when ``estimate`` bytes are over the memory budget."""
     limit = memory_limit()
     if estimate > limit:
         raise ValueError(
             f"{what} would need about {format_bytes(estimate)} of memory, over the limit of "
-            f"{format_bytes(limit)}; use smaller sizes, or raise the limit with "
-            f"{ENVIRONMENT} (e.g. 16GB, 90%, off) or chainrule.set_memory_limit"
+            f"{format_bytes(limit)}; {fix}, or raise the limit with {ENVIRONMENT} (e.g. 16GB, "
+            f"90%, off) or chainrule.set_memory_limit"
         )
 
 

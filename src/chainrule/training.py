@@ -497,20 +497,25 @@ def _check_memory(net: Network, K: int, batch: int, epochs: int, window: int, op
     window; and the History's entries of every epoch."""
     size, L, P = net.dtype.itemsize, len(net.shapes), net.n_parameters
     state = 1 + len(opt.init_state(np.zeros((1, 1), net.dtype)))  # arrays per parameter
-    parts = {
-        "weights, gradients and optimizer state": K * P * size * (4 + state)
-        + min(K * P, 3 * _Record.KEPT) * size,
-        "activations": checks.activation_bytes(net.sizes, batch, K, size, backward=True)
-        + (0 if validation is None else
-           checks.activation_bytes(net.sizes, min(batch, len(validation[0])), K, size, False)),
-        f"the last {window} epochs' losses": (window + 1) * K * 8 * 2,
-        f"the history of {epochs} epochs": epochs * (320 + 16 * K + 6 * K * L * size + 64 * L),
+    parts = {  # what needs the memory: (bytes, the fix)
+        "weights, gradients and optimizer state": (
+            K * P * size * (4 + state) + min(K * P, 3 * _Record.KEPT) * size,
+            "use fewer restarts or smaller layers"),
+        "activations": (
+            checks.activation_bytes(net.sizes, batch, K, size, backward=True)
+            + (0 if validation is None else checks.activation_bytes(
+                net.sizes, min(batch, len(validation[0])), K, size, backward=False)),
+            "use a smaller batch_size, fewer restarts or smaller layers"),
+        f"the last {window} epochs' losses": (
+            (window + 1) * K * 8 * 2, "use a smaller n_iter_no_change"),
+        f"the history of {epochs} epochs": (
+            epochs * (320 + 16 * K + 6 * K * L * size + 64 * L), "train for fewer epochs"),
     }
-    total = sum(parts.values())
-    largest = max(parts, key=parts.get)
-    checks.check_memory(total, f"training {K} cop{'y' if K == 1 else 'ies'} of a "
-                               f"{'-'.join(map(str, net.sizes))} network (most for {largest}: "
-                               f"{checks.format_bytes(parts[largest])})")
+    largest = max(parts, key=lambda part: parts[part][0])
+    checks.check_memory(sum(bytes_ for bytes_, _ in parts.values()),
+                        f"training {K} cop{'y' if K == 1 else 'ies'} of a "
+                        f"{'-'.join(map(str, net.sizes))} network (most for {largest}: "
+                        f"{checks.format_bytes(parts[largest][0])})", parts[largest][1])
 
 
 class _Interrupt:
