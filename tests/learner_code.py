@@ -223,3 +223,42 @@ def c14():
         D2 = (A2-Y)*A2*(1-A2); D1 = (p["W2"].T@D2)*A1*(1-A1)
         return {"W1": D1@X.T, "b1": D1.sum(1, keepdims=True), "W2": A1@D2.T, "b2": D2.sum(1, keepdims=True)}   # bug: A1 @ D2.T
     return loss, grad, p, X, Y
+
+
+@case("Ng unrolled nn_params with reg (Fortran order), sign", {"nn_params": "sign"})
+def c15():
+    m, n, h = 12, 3, 4
+    X = rng.normal(size=(m, n)); y = (rng.random(m) > 0.5).astype(float)
+    lam = 0.2
+    T1 = rng.normal(size=(h, n+1))*0.5; T2 = rng.normal(size=(1, h+1))*0.5
+    nn = np.concatenate([T1.ravel(order="F"), T2.ravel(order="F")])
+    def unroll(v):
+        return v[:h*(n+1)].reshape((h, n+1), order="F"), v[h*(n+1):].reshape((1, h+1), order="F")
+    def fwd(T1, T2):
+        a1 = np.hstack([np.ones((m,1)), X]); z2 = a1 @ T1.T; a2 = np.hstack([np.ones((m,1)), sig(z2)])
+        return a1, z2, a2, sig(a2 @ T2.T)
+    def loss(p):
+        T1, T2 = unroll(p["nn_params"]); *_, a3 = fwd(T1, T2); h3 = a3[:,0]
+        return -np.mean(y*np.log(h3)+(1-y)*np.log(1-h3)) + lam/(2*m)*(np.sum(T1[:,1:]**2)+np.sum(T2[:,1:]**2))
+    def grad(p):
+        T1, T2 = unroll(p["nn_params"]); a1, z2, a2, a3 = fwd(T1, T2)
+        d3 = a3 - y[:,None]; d2 = (d3 @ T2)[:,1:]*sig(z2)*(1-sig(z2))
+        G1 = d2.T @ a1 / m; G2 = d3.T @ a2 / m
+        G1[:,1:] += lam/m*T1[:,1:]; G2[:,1:] += lam/m*T2[:,1:]
+        return {"nn_params": -np.concatenate([G1.ravel(order="F"), G2.ravel(order="F")])}
+    return loss, grad, {"nn_params": nn}, X, y
+
+@case("flat list of 9 floats, neuron by neuron, activation twice", {6: "activation-applied-twice", 7: "activation-applied-twice"})
+def c16():
+    X = np.array([[0,0],[0,1],[1,0],[1,1]], float); y = np.array([0,1,1,0], float)
+    p = list(rng.normal(size=9))
+    def unpack(p):
+        return (np.array([[p[0], p[3]], [p[1], p[4]]]), np.array([p[2], p[5]]), np.array([p[6], p[7]]), p[8])
+    def loss(p):
+        W1, b1, w2, b2 = unpack(p); return float(np.sum((sig(sig(X@W1+b1)@w2+b2)-y)**2))
+    def grad(p):
+        W1, b1, w2, b2 = unpack(p); H = sig(X@W1+b1); o = sig(H@w2+b2)
+        d = 2*(o-y)*o*(1-o); dh = np.outer(d, w2)*H*(1-H)
+        gW1 = X.T@dh; gb1 = dh.sum(0); gw2 = sig(H).T@d   # bug: sig applied again
+        return [gW1[0,0], gW1[1,0], gb1[0], gW1[0,1], gW1[1,1], gb1[1], gw2[0], gw2[1], d.sum()]
+    return loss, grad, p, X, y

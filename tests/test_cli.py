@@ -152,6 +152,7 @@ def test_verbose_prints_epoch_lines(tmp_path):
 def bad_files(tmp_path, flowers):
     (tmp_path / "empty.csv").write_text("")
     write_csv(tmp_path / "text.csv", ["a", "b", "t"], [[1, "red", 0], [2, "blue", 1]])
+    (tmp_path / "ragged.csv").write_text("a,b,t\n1,2,0\n3,4,5,6\n")
     (tmp_path / "corrupt.chainrule").write_bytes(b"PK\x03\x04 not really a zip archive")
     (tmp_path / "text.chainrule").write_text("W1 = [1, 2]\n")
     return tmp_path
@@ -162,8 +163,16 @@ BAD_INPUTS = {
     "missing target column": (["train", "{flowers}", "--target", "colour"],
                               "target column 'colour' not found"),
     "no target given": (["train", "{flowers}"], "--target COL is needed"),
-    "non-numeric feature": (["train", "{d}/text.csv", "--target", "t"],
-                            "feature column 'b' .* must be numeric"),
+    "unknown --categorical column": (["train", "{flowers}", "--target", "species",
+                                      "--categorical", "colour"],
+                                     "--categorical names column\\(s\\) colour, not among"),
+    "every column dropped": (["train", "{flowers}", "--target", "species", "--drop",
+                              "length,width", "--drop", "noise"], "no usable feature column"),
+    "ragged csv": (["train", "{d}/ragged.csv", "--target", "t"],
+                   "line 3: 4 fields but the header has 3"),
+    "bad --patience": (["train", "xor", "--patience", "0"], "'--patience'"),
+    "negative --weight-decay": (["train", "xor", "--weight-decay", "-1"], "'--weight-decay'"),
+    "bad export --dtype": (["export", "{model}", "--dtype", "int8"], "'--dtype'"),
     "empty file": (["train", "{d}/empty.csv", "--target", "t"], "empty.csv is empty"),
     "corrupt model": (["predict", "{d}/corrupt.chainrule", "{flowers}"],
                       "not a chainrule model file"),
@@ -510,3 +519,33 @@ def test_export_into_a_missing_folder_is_one_line_and_exit_2(flowers, tmp_path):
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "does not exist" in lines[0]
+
+
+def test_generalisation_options_and_the_hold_out_rule(tmp_path):
+    rng = np.random.default_rng(5)
+    rows = [[f"{rng.normal():.4f}", int(rng.integers(1, 4)), f"id{i}", ("a", "b")[i % 2],
+             int(rng.normal() > 0)] for i in range(120)]
+    data = write_csv(tmp_path / "d.csv", ["x", "code", "name", "group", "y"], rows)
+    out = tmp_path / "m.chainrule"
+    summary = json.loads(run("train", data, "--target", "y", "--categorical", "code",
+                             "--drop", "group", "--patience", "5", "--restarts", "1", "--refit",
+                             "--out", out, "--json").stdout)
+    roles = {c["name"]: (c["role"], c["reason"]) for c in summary["columns"]}
+    assert roles["code"] == ("categorical", "asked (--categorical)")
+    assert roles["group"] == ("dropped", "asked (--drop)")
+    assert roles["name"][0] == "dropped" and "identifier-like" in roles["name"][1]
+    assert summary["holdout"]["rows"] == 24 and "20%" in summary["holdout"]["rule"]
+    assert summary["stopped_because"] == "early stopping"
+    assert summary["best_epoch"] + 1 < summary["epochs"] <= summary["best_epoch"] + 1 + 5
+    assert summary["refit"] == {"epochs": summary["best_epoch"] + 1, "rows": 120}
+    assert summary["weight_decay"] == pytest.approx(3 / 96)
+    assert load_model(out).metadata["refit"]["rows"] == 120
+    plain = json.loads(run("train", data, "--target", "y", "--no-early-stopping",
+                           "--weight-decay", "0", "--epochs", "7", "--out", out, "--json").stdout)
+    assert plain["stopped_because"] == "epochs done" and plain["best_epoch"] is None
+    assert plain["weight_decay"] == 0
+    text = run("train", "xor", "--out", out).stdout
+    assert "every combination of the inputs" not in text  # 4 rows: too few, said first
+    assert "4 rows are too few to hold any out" in text and "targets met" in text
+    text = run("train", "parity8", "--out", out).stdout
+    assert "the 256 rows are every combination of the inputs' values" in text

@@ -10,7 +10,9 @@ from chainrule.data import (
     Standardizer,
     build_model,
     class_labels,
+    drop_missing_target,
     encode_labels,
+    holdout,
     infer_task,
     output_for,
     read_table,
@@ -43,17 +45,106 @@ def test_target_by_index_and_numeric_target(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("a,b,t\n1,hello,0\n2,3,1\n", "feature column 'b' .* numeric, but row 2 holds 'hello'"),
-    ("a,b,t\n1,,0\n2,3,1\n", "feature column 'b' .* row 2 is empty"),
-    ("a,b,t\n1,nan,0\n2,3,1\n", "feature column 'b' .* holds 'nan'"),
     ("a,b,t\n", "header but no data rows"),
-    ("a,b,t\n1,2\n", "line 2: 2 fields but the header has 3"),
+    ("a,b,t\n,,\n", "header but no data rows"),
+    ("a,b,t\n1,2,3\n4,5,6,7\n", "line 3: 4 fields but the header has 3"),
     ("a,a,t\n1,2,3\n", "column name\\(s\\) a appear more than once"),
-    ("a,b,t\n1,2,\n", "target column 't' .* is empty at row 2"),
+    ("a,b,t\n1,inf,0\n", "feature column 'b' .* holds inf"),
+    ("a,b,t\n1,2,\n3,4,\n", "target column 't' .* is empty"),
 ])
 def test_bad_tables_name_the_problem(tmp_path, text, message):
     with pytest.raises(ValueError, match=message):
         read_table(write(tmp_path / "d.csv", text), "t")
+
+
+def test_a_short_row_is_filled_with_missing_values_as_pandas_does(tmp_path):
+    table = read_table(write(tmp_path / "d.csv", "a,b,t\n1,2,0\n3,1\n"), "t")
+    np.testing.assert_array_equal(table.X, [[1, 2], [3, 1]])
+    assert np.isnan(table.target[1])
+
+
+def test_text_and_missing_cells_are_read_not_refused(tmp_path):
+    """Text stays text (stripped), pandas' missing markers are missing, numbers are one array."""
+    path = write(tmp_path / "d.csv", "a,b,c,flag,t\n1, hello ,2020-01-03,true,x\n"
+                                     "NA,,2021-05-01,false,\n3,nan,,True,y\n")
+    table = read_table(path, "t")
+    assert table.columns == ["a", "b", "c", "flag"] and table.numeric == ["a"]
+    np.testing.assert_array_equal(table.X, [[1.0], [np.nan], [3.0]])
+    assert table.text["b"].tolist() == ["hello", None, None]
+    assert table.text["c"].tolist() == ["2020-01-03", "2021-05-01", None]
+    assert table.text["flag"].tolist() == [True, False, True]
+    assert table.target.tolist() == ["x", None, "y"]
+    table, dropped = drop_missing_target(table)
+    assert dropped == 1 and table.target.tolist() == ["x", "y"] and table.n_samples == 2
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".feather", ".csv.gz", ".tsv"])
+def test_parquet_feather_compressed_and_tsv_read_like_csv(tmp_path, suffix):
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": [1.5, None, 3.0], "colour": ["red", None, "blue"],
+                          "n": [1, 2, 3], "y": ["a", "b", "a"]})
+    path = str(tmp_path / f"d{suffix}")
+    if suffix == ".parquet":
+        frame.to_parquet(path)
+    elif suffix == ".feather":
+        frame.to_feather(path)
+    else:
+        frame.to_csv(path, index=False, sep="\t" if suffix == ".tsv" else ",")
+    table = read_table(path, "y")
+    assert table.numeric == ["x", "n"] and table.columns == ["x", "colour", "n"]
+    np.testing.assert_array_equal(table.X, [[1.5, 1], [np.nan, 2], [3, 3]])
+    assert table.text["colour"].tolist() == ["red", None, "blue"]
+    assert table.target.tolist() == ["a", "b", "a"]
+    assert read_table(frame, "y").text["colour"].tolist() == ["red", None, "blue"]
+
+
+@pytest.mark.parametrize("late", [
+    "n/a here,3.5,x",      # text further down a number column
+    "12,4.5,x",            # a whole number where the first slice had one
+    '"12",4.5,"x\ny"',     # quotes, with a line break inside one
+])
+def test_files_read_in_chunks_equal_files_read_whole(tmp_path, monkeypatch, late):
+    """Chunks of ~1 kB here (16 MB in use): types from the first chunk; a change of type
+    further down makes the whole file be read at once instead."""
+    from chainrule.data import reading
+
+    rows = [f"{i},{i / 4},{'ab'[i % 2]}" for i in range(3000)]
+    rows[1500] = late
+    rows[10] = ",,"  # an empty line of cells, dropped
+    text = "size,w,code\n" + "\n".join(rows) + "\n"
+    path = write(tmp_path / "d.csv", text)
+    whole = read_table(path, "code")
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 1000)
+    sliced = read_table(path, "code")
+    assert sliced.columns == whole.columns and sliced.numeric == whole.numeric
+    np.testing.assert_array_equal(sliced.X, whole.X)
+    assert sliced.target.tolist() == whole.target.tolist() and sliced.n_samples == 2999
+    for name in sliced.text:
+        assert sliced.text[name].tolist() == whole.text[name].tolist()
+    if late.startswith("n/a"):
+        assert sliced.text["size"][1499] == "n/a here"
+    else:
+        assert sliced.X[1499].tolist() == [12.0, 4.5]
+
+
+def test_a_column_empty_in_the_first_chunk_is_typed_from_all_rows(tmp_path, monkeypatch):
+    from chainrule.data import reading
+
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 200)
+    lines = [f"{i}," for i in range(100)] + [f"{i},{i * 2}" for i in range(100)]
+    table = read_table(write(tmp_path / "d.csv", "a,b\n" + "\n".join(lines) + "\n"), "a")
+    assert table.numeric == ["b"] and np.isnan(table.X[:100, 0]).all()
+    assert table.X[-1, 0] == 198
+
+
+@pytest.mark.parametrize("suffix, kind", [(".parquet", "Parquet"), (".feather", "Feather")])
+def test_corrupt_arrow_files_are_one_line_errors(tmp_path, suffix, kind):
+    path = tmp_path / f"d{suffix}"
+    path.write_bytes(b"PAR1 this is not really a file")
+    with pytest.raises(ValueError, match=f"not a readable {kind} file") as error:
+        read_table(str(path), "y")
+    assert "\n" not in str(error.value)
 
 
 def test_missing_and_empty_files(tmp_path):
@@ -149,6 +240,11 @@ def test_output_for_each_task():
 def test_split_rows_is_a_partition():
     train, val = split_rows(50, 0.2, np.random.default_rng(0))
     assert len(val) == 10 and sorted(np.r_[train, val].tolist()) == list(range(50))
+    labels = np.array(["a"] * 40 + ["b"] * 9 + ["c"])
+    train, val = split_rows(50, 0.2, np.random.default_rng(0), strata=labels)
+    assert sorted(np.r_[train, val].tolist()) == list(range(50))
+    assert sorted(labels[val].tolist()) == ["a"] * 8 + ["b"] * 2  # "c" keeps its only row
+    assert "c" in labels[train]
     with pytest.raises(ValueError, match="validation fraction"):
         split_rows(50, 1.5, np.random.default_rng(0))
 
@@ -184,6 +280,24 @@ def test_regression_targets_are_scaled_and_mapped_back(tmp_path):
     with pytest.raises(ValueError, match="not numeric"):
         build_model(read_table(write(tmp_path / "s.csv", "a,t\n1,x\n2,y\n"), "t"),
                     task="regression")
+
+
+def test_holdout_rule_spares_truth_tables_and_tiny_tables():
+    from chainrule.datasets import PROBLEMS, load_dataset
+
+    for name in PROBLEMS:  # the questions' problems: whole domains, all rows to training
+        assert holdout(read_table(name))[0] == 0.0
+    for name in ("parity8", "encoder8"):
+        assert holdout(read_table(name))[0] == 0.0
+    X, y = load_dataset("parity8")
+    assert "every combination" in holdout(read_table("parity8"))[1]
+    assert holdout(read_table("spirals"))[0] == 0.2  # a sample of a larger population
+    assert holdout(read_table("spirals"), 0.3) == (0.3, "asked (--validation)")
+    grid_with_repeat = np.vstack([X, X[:1]])
+    from chainrule.data import numeric_table
+
+    repeated = numeric_table(grid_with_repeat, [f"x{i}" for i in range(8)], np.r_[y, y[:1]])
+    assert holdout(repeated)[0] == 0.2
 
 
 # -- generated datasets ----------------------------------------------------------------------------

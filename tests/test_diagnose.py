@@ -595,3 +595,12 @@ def test_hints_speak_flags_to_the_command_line_and_python_to_the_library():
     assert "--restarts" in seeds["seed-dependent"].hint
     with pytest.raises(ValueError, match="hints must be 'python' or 'cli'"):
         diagnose(make_net([2, 2, 1]), XOR_X, XOR_Y, hints="shell")
+
+
+def test_the_old_module_name_does_not_hide_the_function():
+    import importlib
+
+    import chainrule
+
+    importlib.import_module("chainrule.diagnose")  # as `from chainrule.diagnose import ...` does
+    assert callable(chainrule.diagnose) and chainrule.diagnose is diagnose

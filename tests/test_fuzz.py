@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from test_robustness import CLI, InterruptAt, copy_loss, subprocess_env
 
-from chainrule import Network, load, set_memory_limit
+from chainrule import Callback, Network, load, set_memory_limit
 from chainrule.cli import main
 from chainrule.datasets import PROBLEMS
 
@@ -240,25 +240,43 @@ def test_saves_killed_midway_keep_the_old_file_and_leave_no_temporaries(tmp_path
         assert np.array_equal(load(path).buffer, original.buffer)
 
 
+class StopAt(Callback):
+    """Stops training the ordinary way (``stop_reason``) after epoch ``at``."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def on_epoch_end(self, training, epoch, logs):
+        if epoch == self.at:
+            training.stop_reason = "stopped by callback"
+
+
 @fuzz(25)
 @given(st.integers(0, 80), st.integers(2, 16), st.integers(0, 1000),
        st.sampled_from([None, 2]), st.booleans())
 def test_interrupt_fuzz(at, restarts, seed, batch_size, validation):
+    """Interrupted after epoch ``at``: the weights a callback's stop at that epoch keeps."""
+    settings = dict(restarts=restarts, batch_size=batch_size, optimizer="adam",
+                    validation_data=(XOR.X, XOR.y) if validation else None)
+    stopped = Network([2, 2, 1], seed=seed)
+    expected = stopped.fit(XOR.X, XOR.y, callbacks=[StopAt(at)], **settings)
     net = Network([2, 2, 1], seed=seed)
     initial = net.buffer.copy()
     stop = InterruptAt(at)
-    extra = dict(validation_data=(XOR.X, XOR.y)) if validation else {}
     try:
-        history = net.fit(XOR.X, XOR.y, restarts=restarts, batch_size=batch_size,
-                          callbacks=[stop], optimizer="adam", **extra)
+        history = net.fit(XOR.X, XOR.y, callbacks=[stop], **settings)
     except KeyboardInterrupt as error:
         history = error.history
         assert history.stopped_because == "interrupted" and history.epochs == at + 1
-        losses = [copy_loss(net, weights) for weights in stop.copies]
-        assert net.loss(XOR.X, XOR.y) == pytest.approx(min(losses), rel=1e-9)
+        assert history.replica == expected.replica and history.loss == expected.loss
+        assert np.array_equal(net.buffer, stopped.buffer)
         assert not np.array_equal(net.buffer, initial)  # trained, not the initial weights
+        if not validation:  # the copy of the lowest training loss
+            losses = [copy_loss(net, weights) for weights in stop.copies]
+            assert net.loss(XOR.X, XOR.y) == pytest.approx(min(losses), rel=1e-9)
     else:
-        assert history.epochs <= at  # it stopped by itself before the interrupt
+        assert history.epochs <= at + 1  # it stopped by itself before the interrupt
+        assert expected.stopped_because != "stopped by callback"
 
 
 @pytest.mark.parametrize("round_", range(2 * SCALE))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from chainrule import Network
-from chainrule.data import Model, Standardizer
+from chainrule.data import Model, Preprocessor, Standardizer, numeric_table
 from chainrule.io import atomic_write, load, load_model, save_model, save_network
 
 X4 = np.array([[0, 0], [0, 1], [1, 0], [1, 1.0]])
@@ -63,7 +63,7 @@ def test_file_is_plain_numpy_and_json(model_file):
         assert sorted(z.files) == ["W1", "W2", "b1", "b2", "meta"]
         meta = json.loads(str(z["meta"]))
         np.testing.assert_array_equal(z["W2"], net.layers[1].weights)
-    assert meta["format"] == "chainrule-model" and meta["format_version"] == 1
+    assert meta["format"] == "chainrule-model" and meta["format_version"] == 2
     assert meta["architecture"] == {"sizes": [2, 3, 1], "activations": ["tanh"],
                                     "output_activation": "sigmoid", "loss": "mse",
                                     "dtype": "float64"}
@@ -73,14 +73,15 @@ def test_file_is_plain_numpy_and_json(model_file):
 def test_model_bundle_round_trip(tmp_path):
     net = Network([2, 5, 3], activation="relu", output_activation="softmax",
                   loss="cross_entropy", seed=3)
-    model = Model(net, "classification", Standardizer(np.array([1.0, -2]), np.array([0.5, 3])),
-                  None, ["cat", "dog", "emu"], ["a", "b"], "animal", {"epochs": 3})
+    pre = Preprocessor.scaling(["a", "b"], np.array([1.0, -2]), np.array([0.5, 3]))
+    model = Model(net, "classification", pre, None, ["cat", "dog", "emu"], "animal",
+                  {"epochs": 3})
     path = tmp_path / "m.chainrule"
     model.save(path)
     back = load_model(path)
     assert back.classes == ["cat", "dog", "emu"] and back.task == "classification"
     assert back.feature_names == ["a", "b"] and back.target == "animal"
-    np.testing.assert_array_equal(back.scaler.mean, [1.0, -2])
+    assert back.preprocessor.to_json() == pre.to_json()
     X = np.random.default_rng(1).normal(size=(6, 2))
     assert model.predict(X).tolist() == back.predict(X).tolist()
     assert model.predict_proba(X).tobytes() == back.predict_proba(X).tobytes()
@@ -88,13 +89,54 @@ def test_model_bundle_round_trip(tmp_path):
 
 def test_regression_bundle_keeps_target_scaling(tmp_path):
     net = Network([1, 2, 1], output_activation="identity", seed=0)
-    model = Model(net, "regression", Standardizer(np.array([3.0]), np.array([2.0])),
+    model = Model(net, "regression", Preprocessor.scaling(["x"], [3.0], [2.0]),
                   Standardizer(np.array([100.0]), np.array([10.0])))
     save_model(model, tmp_path / "r.chainrule")
     back = load_model(tmp_path / "r.chainrule")
     X = np.array([[1.0], [2.0]])
     assert back.predict(X).tobytes() == model.predict(X).tobytes()
     np.testing.assert_array_equal(back.target_scaler.scale, [10.0])
+
+
+def test_column_roles_round_trip_as_json(tmp_path):
+    """Numeric, categorical (with gaps) and dropped columns come back exactly, and the loaded
+    model preprocesses and predicts a table as the saved one did."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    X[3, 1] = np.nan
+    colour = np.array(["red", "blue", None, "green"] * 10, dtype=object)
+    table = numeric_table(X, ["u", "v"])
+    table.text["colour"] = colour
+    table.text["id"] = np.array([f"row{i}" for i in range(40)], dtype=object)
+    table.columns = ["u", "id", "v", "colour"]
+    pre = Preprocessor.fit(table)
+    assert [c.role for c in pre.columns] == ["numeric", "dropped", "numeric", "categorical"]
+    net = Network([pre.n_outputs, 3, 1], output_activation="identity", seed=0)
+    model = Model(net, "regression", pre, Standardizer(np.array([1.0]), np.array([2.0])))
+    save_model(model, tmp_path / "m.chainrule")
+    back = load_model(tmp_path / "m.chainrule")
+    assert back.preprocessor.to_json() == pre.to_json()
+    assert back.feature_names == ["u", "v", "colour"]
+    assert back.predict(table).tobytes() == model.predict(table).tobytes()
+    with np.load(tmp_path / "m.chainrule", allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+    roles = {c["name"]: c for c in meta["preprocessing"]["inputs"]["columns"]}
+    assert roles["colour"]["categories"] == ["blue", "green", "red"] and roles["colour"][
+        "indicator"] is True
+    assert roles["id"]["role"] == "dropped" and "identifier" in roles["id"]["reason"]
+
+
+def test_format_1_files_still_load(tmp_path):
+    """A model file of format 1 (a plain input scaling) loads as numeric columns."""
+    net = Network([2, 3, 1], output_activation="identity", seed=0)
+    net.save(tmp_path / "m.chainrule")
+    rewrite(tmp_path / "m.chainrule", lambda a, m: m.update(
+        format_version=1, task="regression", feature_names=["a", "b"],
+        preprocessing={"inputs": {"mean": [1.0, 2.0], "scale": [2.0, 4.0]}, "targets": None}))
+    model = load_model(tmp_path / "m.chainrule")
+    assert model.feature_names == ["a", "b"]
+    X = np.array([[3.0, 6.0], [1.0, 2.0]])
+    np.testing.assert_allclose(model.predict(X), net.predict([[1.0, 1.0], [0.0, 0.0]])[:, 0])
 
 
 def test_custom_activation_and_bad_metadata_are_refused(tmp_path):
@@ -165,7 +207,7 @@ TAMPERING = {
     "wrong dtype": (lambda a, m: a.update(W2=a["W2"].astype(np.float32)), "dtype float32"),
     "missing array": (lambda a, m: a.pop("b1"), "missing b1"),
     "extra array": (lambda a, m: a.update(W3=np.zeros((1, 1))), "unexpected W3"),
-    "newer format": (lambda a, m: m.update(format_version=2), "newer than this chainrule"),
+    "newer format": (lambda a, m: m.update(format_version=3), "newer than this chainrule"),
     "bad version": (lambda a, m: m.update(format_version="1"), "bad format_version"),
     "not chainrule": (lambda a, m: m.update(format="keras"), "not a chainrule model file"),
     "unknown activation": (
@@ -176,11 +218,22 @@ TAMPERING = {
     "sizes not ints": (lambda a, m: m["architecture"].update(sizes=[2, 3.5, 1]), "sizes"),
     "wrong class count": (
         lambda a, m: m.update(task="classification", classes=["a", "b", "c"]), "3 classes"),
-    "scaler length": (
-        lambda a, m: m["preprocessing"].update(inputs={"mean": [0], "scale": [1]}), "2 numbers"),
+    "format 1 scaler length": (
+        lambda a, m: (m.update(format_version=1),
+                      m["preprocessing"].update(inputs={"mean": [0], "scale": [1]})), "2 numbers"),
+    "preprocessing makes too few inputs": (
+        lambda a, m: m["preprocessing"].update(inputs=Preprocessor.scaling(
+            ["a"], [0.0], [1.0]).to_json()), "makes 1 inputs but the network takes 2"),
     "zero scale": (
-        lambda a, m: m["preprocessing"].update(inputs={"mean": [0, 0], "scale": [1, 0]}),
-        "positive"),
+        lambda a, m: m["preprocessing"].update(inputs=Preprocessor.scaling(
+            ["a", "b"], [0.0, 0.0], [1.0, 0.0]).to_json()), "positive"),
+    "unknown role": (
+        lambda a, m: m["preprocessing"].update(inputs={"columns": [
+            {"name": "a", "role": "exec", "reason": ""}]}), "role in"),
+    "fill not a category": (
+        lambda a, m: m["preprocessing"].update(inputs={"columns": [
+            {"name": "a", "role": "categorical", "reason": "", "fill": "z", "indicator": False,
+             "categories": ["x", "y"]}]}), "fill must be one of its categories"),
     "unknown field": (lambda a, m: m.update(code="import os"), "unknown meta field"),
     "meta not an object": (lambda a, m: (m.clear(), m.update(format=[1])), "not a chainrule"),
 }

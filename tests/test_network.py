@@ -324,6 +324,22 @@ def test_predict_warns_when_inputs_lie_far_outside_the_training_range() -> None:
         net.predict(unscaled)
 
 
+def test_the_range_warning_shows_a_value_beside_its_own_columns_range() -> None:
+    """The digits test split once warned "1 vs [-0.0431, 23.19]": the first far value in row
+    order (from a column constant in training) shown against the first far column's range."""
+    import warnings
+
+    X = np.column_stack([np.zeros(50), np.linspace(0, 1, 50)])  # column 0 constant in training
+    net = Network([2, 3, 1], seed=0)
+    net.fit(X, (X[:, 1] > 0.5) * 1.0, epochs=2, restarts=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.predict([[0.5, 0.5], [-1.0, 1.9]])  # a constant column: one unit of slack
+    with pytest.warns(UserWarning, match=r"column\(s\) \[0, 1\] .*e\.g\. 7 in column 0 vs "
+                                         r"\[0, 0\]"):
+        net.predict([[0.0, 9.0], [7.0, 0.5]])  # row order would show 9 first
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_nan_or_inf_deep_in_a_large_x_is_refused_by_fit_and_predict(bad: float) -> None:
     """fit and predict find non-finite inputs through the columns' range, taken in blocks of

@@ -5,16 +5,19 @@
 >>> history = net.fit([[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 0])
 """
 
+# The old module name chainrule.diagnose is loaded first: imported later, it would rebind the
+# package's `diagnose` from the function to the module.
+from . import diagnose as _diagnose_module  # noqa: F401
 from .activations import Activation
 from .callbacks import Callback, EarlyStopping, LambdaCallback
 from .checks import NumericalWarning, set_memory_limit
 from .explain import (
-                      Finding,
-                      GradientReport,
-                      check_gradients,
-                      check_update,
-                      diagnose,
-                      format_findings,
+    Finding,
+    GradientReport,
+    check_gradients,
+    check_update,
+    diagnose,
+    format_findings,
 )
 from .initializers import Uniform
 from .interop import from_torch

@@ -23,6 +23,8 @@ from . import __version__
 from .datasets import PROBLEMS
 
 PLOT_PROBE_EPOCHS = 200  # epochs of the probe whose gradient norms `doctor --plot` draws
+WEIGHT_DECAY_ROWS = 3.0  # train's default L2 penalty: this / training rows (README)
+REFIT = False  # train's default for --refit (see README, "Generalisation")
 
 
 class UserError(click.ClickException):
@@ -244,8 +246,13 @@ def model_options(command: Callable) -> Callable:
         click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Seed for the weights, the validation split and shuffling."),
         click.option("--validation", type=click.FloatRange(0, 1, max_open=True),
-                     help="Fraction of rows held out for validation [default: 0.2, or 0 "
-                          "below 20 rows]."),
+                     help="Fraction of rows held out for validation [default: 0.2, or none for "
+                          "tables under 30 rows and truth tables; see README]."),
+        click.option("--categorical", multiple=True, metavar="COL[,COL...]",
+                     help="One-hot code these columns although they hold numbers (text and "
+                          "true/false columns always are). Repeatable."),
+        click.option("--drop", multiple=True, metavar="COL[,COL...]",
+                     help="Do not use these columns. Repeatable."),
         click.option("--standardize/--no-standardize", default=True, show_default=True,
                      help="Scale inputs (and regression targets) to mean 0, std 1."),
         click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64",
@@ -253,6 +260,28 @@ def model_options(command: Callable) -> Callable:
     )):
         command = decorator(command)
     return command
+
+
+def stopping_options(command: Callable) -> Callable:
+    """How training generalises: stopping on held-out rows and weight decay (train, doctor)."""
+    for decorator in reversed((
+        click.option("--weight-decay", type=click.FloatRange(min=0),
+                     help="L2 penalty on the weights [default: 3 / training rows, e.g. 0.01 for "
+                          "300 rows, when rows are held out; else 0]."),
+        click.option("--early-stopping/--no-early-stopping", default=True, show_default=True,
+                     help="With held-out rows and no --epochs: stop where the validation loss "
+                          "is lowest, and keep those weights."),
+        click.option("--patience", type=click.IntRange(min=1),
+                     help="Epochs without a lower validation loss before stopping [default: "
+                          "10, or 100 updates' worth]."),
+    )):
+        command = decorator(command)
+    return command
+
+
+def _names(values: tuple[str, ...]) -> list[str]:
+    """Column names from repeated and comma-separated options."""
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
 
 def _hidden_sizes(layers: str) -> list[int]:
@@ -337,29 +366,50 @@ def _read(data: str, target: str | None, **kwargs):
 
 def _prepare(data: str, options: dict[str, Any]):
     """Read ``data``, split off validation rows, build the untrained model: what train and
-    doctor share. Returns ``(table, model, train_rows, validation_rows)``."""
+    doctor share. Returns ``(table, model, train_rows, validation_rows, notes)``, where
+    ``notes`` holds the rows dropped for a missing target and the hold-out rule applied."""
     import numpy as np
 
-    from .data import build_model, split_rows
+    from .data import build_model, drop_missing_target, holdout, infer_task, split_rows
 
-    table = _read(data, options["target"])
-    fraction = options["validation"]
-    if fraction is None:
-        fraction = 0.2 if table.n_samples >= 20 else 0.0
+    table, dropped = drop_missing_target(_read(data, options["target"]))
+    fraction, rule = holdout(table, options["validation"])
+    classes = options["task"] == "classification" or (
+        options["task"] == "auto" and infer_task(table.target) == "classification")
     train_rows, val_rows = split_rows(table.n_samples, fraction,
-                                      np.random.default_rng(options["seed"]))
+                                      np.random.default_rng(options["seed"]),
+                                      strata=table.target if classes else None)
     model = build_model(table, options["task"], _hidden_sizes(options["layers"]),
                         options["activation"], options["loss"], options["seed"],
-                        options["dtype"], options["standardize"], rows=train_rows)
-    return table, model, train_rows, val_rows
+                        options["dtype"], options["standardize"], rows=train_rows,
+                        categorical=_names(options["categorical"]),
+                        drop=_names(options["drop"]))
+    notes = {"target_rows_dropped": dropped, "holdout": {
+        "fraction": fraction, "rows": len(val_rows), "rule": rule}}
+    return table, model, train_rows, val_rows, notes
+
+
+def _train_settings(options: dict[str, Any], train_rows, val_rows) -> dict[str, Any]:
+    """The ``fit`` arguments ``train`` uses (and ``doctor`` probes with): the user's, a weight
+    decay of WEIGHT_DECAY_ROWS / rows when rows are held out (a prior for samples; a whole
+    domain is memorised), and early stopping unless switched off. Sets
+    ``options["weight_decay"]`` to the decay used."""
+    if options["weight_decay"] is None:
+        options["weight_decay"] = WEIGHT_DECAY_ROWS / len(train_rows) if len(val_rows) else 0.0
+    fit_kwargs = _fit_kwargs(options)
+    if not options["early_stopping"]:
+        fit_kwargs["early_stopping"] = False
+    return fit_kwargs
 
 
 def _fit_kwargs(options: dict[str, Any]) -> dict[str, Any]:
     """The ``fit`` arguments the user chose (unset ones are left to ``fit``'s defaults)."""
     names = {"epochs": "epochs", "batch_size": "batch_size", "learning_rate": "learning_rate",
-             "restarts": "restarts"}
-    kwargs = {name: options[key] for key, name in names.items() if options[key] is not None}
+             "restarts": "restarts", "patience": "patience"}
+    kwargs = {name: options[key] for key, name in names.items() if options.get(key) is not None}
     kwargs["optimizer"] = options["optimizer"]
+    if options.get("weight_decay") is not None:
+        kwargs["weight_decay"] = options["weight_decay"]
     return kwargs
 
 
@@ -391,6 +441,10 @@ def _task_text(model) -> str:
 @main.command()
 @click.argument("data")
 @model_options
+@stopping_options
+@click.option("--refit/--no-refit", default=REFIT, show_default=True,
+              help="After early stopping, train again on all rows (training and held-out) for "
+                   "the best number of epochs.")
 @click.option("--out", "-o", metavar="FILE",
               help="Where to save the model [default: DATA's name + .chainrule].")
 @click.option("--plot", metavar="PNG",
@@ -401,68 +455,74 @@ def train(data: str, out: str | None, plot: str | None, quiet: bool, verbose: bo
           as_json: bool, **options: Any) -> None:
     """Train a network on DATA and save it as a model file.
 
-    DATA is a CSV/TSV file with a header row, a .npy array, an .npz with arrays X and y, or a
-    built-in data set (see `chainrule datasets`). Inputs must be numeric. Prints a summary:
-    architecture, epochs, why training stopped, final losses, accuracy or R^2, time.
+    DATA is a CSV/TSV, Parquet or Feather file with a header row, a .npy array, an .npz with
+    arrays X and y, or a built-in data set (see `chainrule datasets`). Text and true/false
+    columns are one-hot coded, missing values filled (with an indicator column), identifier-like
+    columns dropped; rows without a target are dropped. Unless the table is tiny or a truth
+    table, 20% of the rows are held out and training stops where their loss is lowest. Prints
+    the column roles and a summary: architecture, epochs, why training stopped, losses,
+    accuracy or R^2, time.
 
     \b
     Examples:
+      chainrule train penguins.csv --target species --out penguins.chainrule
       chainrule train spirals --layers 16,16 --plot spirals.png
-      chainrule train iris.csv --target species --out iris.chainrule
-      chainrule train houses.csv --target price --layers 32,16 --epochs 500 --batch-size 32
+      chainrule train cars.csv --target mpg --categorical cylinders --drop name
+      chainrule train houses.parquet --target price --layers 32,16 --weight-decay 1e-3
       chainrule train data.npy --target 4 --task classification --json
     """
-    from .callbacks import LambdaCallback
-    from .progress import format_logs, progress_bar
-
     out = os.path.splitext(os.path.basename(data))[0] + ".chainrule" if out is None else out
     _check_output(out, "--out", (data,))
     _check_plot(plot, (data, out))
     start = time.perf_counter()
-    table, model, train_rows, val_rows = _prepare(data, options)
-    X, y = table.X, table.target
-    net = model.network
-    fit_kwargs = _fit_kwargs(options)
-    if len(val_rows):
-        fit_kwargs["validation_data"] = (model.inputs(X[val_rows]),
-                                         model.targets(y[val_rows]))
-    callbacks = []
-    bar = progress_bar(options["epochs"], enabled=not (quiet or as_json or verbose))
-    if bar is not None:
-        callbacks.append(bar)
-    if verbose and not (quiet or as_json):
-        every = max(1, (options["epochs"] or 1000) // 20)
-        callbacks.append(LambdaCallback(lambda epoch, logs: click.echo(
-            f"epoch {epoch + 1}: {format_logs(logs)}", err=True) if (epoch + 1) % every == 0
-            else None))
+    table, model, train_rows, val_rows, notes = _prepare(data, options)
+    auto_decay = options["weight_decay"] is None
+    fit_kwargs = _train_settings(options, train_rows, val_rows)
+    train_table = table.take(train_rows)
+    val_table = table.take(val_rows) if len(val_rows) else None
+    callbacks = _progress_callbacks(options["epochs"], quiet, verbose, as_json)
     history = None
     try:
-        history = net.fit(model.inputs(X[train_rows]), model.targets(y[train_rows]),
-                          callbacks=callbacks, **fit_kwargs)
-        train_metrics = model.evaluate(X[train_rows], y[train_rows])
-        val_metrics = model.evaluate(X[val_rows], y[val_rows]) if len(val_rows) else None
+        history = model.fit(train_table, validation=val_table, callbacks=callbacks, **fit_kwargs)
+        train_metrics = model.evaluate(train_table, train_table.target)
+        val_metrics = (model.evaluate(val_table, val_table.target) if val_table is not None
+                       else None)
     except KeyboardInterrupt as error:  # fit kept the best weights so far: save them
-        history = getattr(error, "history", history)
-        _save_interrupted(model, out, history, data, options["seed"])
+        _save_interrupted(model, out, getattr(error, "history", history), data, options["seed"])
+    refit = None
+    if options["refit"] and history.best_epoch is not None:
+        refit = {"epochs": history.best_epoch + 1, "rows": table.n_samples}
+        decay = WEIGHT_DECAY_ROWS / table.n_samples if auto_decay else options["weight_decay"]
+        try:
+            model = _refit(table, {**options, "weight_decay": decay}, refit["epochs"])
+        except KeyboardInterrupt:  # the model of the first training is the best so far
+            _save_interrupted(model, out, history, data, options["seed"])
     from .io import architecture
 
+    net = model.network
     arch = architecture(net)
     model.metadata = _finite({
         "data": data, "epochs": history.epochs, "stopped_because": history.stopped_because,
-        "validation_rows": len(val_rows), "seed": options["seed"],
+        "best_epoch": history.best_epoch, "validation_rows": len(val_rows),
+        "seed": options["seed"], "weight_decay": options["weight_decay"], "refit": refit,
         "train": train_metrics, "validation": val_metrics,
     })
     model.save(out)
     if plot:
         from .plotting import plot_training
 
-        plot_training(plot, history, model, X, y, title=f"{data}: {'-'.join(map(str, net.sizes))}")
+        plot_training(plot, history, model, _plane_inputs(table, model), table.target,
+                      title=f"{data}: {'-'.join(map(str, net.sizes))}")
     seconds = time.perf_counter() - start
     summary = {
         "model": out, "data": data, "samples": table.n_samples,
-        "features": table.feature_names, "target": table.target_name, "task": model.task,
+        "features": model.feature_names, "target": table.target_name, "task": model.task,
+        "columns": [{**column.to_json(), "detail": detail} for column, (_, _, detail) in
+                    zip(model.preprocessor.columns, model.preprocessor.describe(), strict=True)],
+        "target_rows_dropped": notes["target_rows_dropped"], "holdout": notes["holdout"],
         "classes": model.classes, "architecture": arch, "epochs": history.epochs,
-        "stopped_because": history.stopped_because, "restarts": history.restarts,
+        "stopped_because": history.stopped_because, "best_epoch": history.best_epoch,
+        "restarts": history.restarts, "weight_decay": options["weight_decay"], "refit": refit,
         "optimizer": type(history.optimizer).__name__ if history.optimizer else None,
         "train": train_metrics, "validation": val_metrics, "plot": plot,
         "seconds": round(seconds, 4),
@@ -473,19 +533,24 @@ def train(data: str, out: str | None, plot: str | None, quiet: bool, verbose: bo
     if quiet:
         return
     rows = [
-        ("data", f"{data}: {table.n_samples} rows, {len(table.feature_names)} features, "
-                 f"target {table.target_name}"),
+        ("data", f"{data}: {table.n_samples} rows, {len(table.columns)} columns, target "
+                 f"{table.target_name}"
+                 + (f" ({notes['target_rows_dropped']} rows without a target dropped)"
+                    if notes["target_rows_dropped"] else "")),
+        *_column_rows(model.preprocessor),
         ("task", _task_text(model)),
         ("architecture", _describe_architecture(arch)),
-        ("epochs", f"{history.epochs} (stopped because {history.stopped_because})"),
+        ("held out", _holdout_text(notes["holdout"], table.n_samples)),
+        ("epochs", _epochs_text(history, refit)),
         ("train", _score(train_metrics)),
         ("validation", _score(val_metrics)),
         ("time", f"{seconds:.2f} s"),
         ("model", out),
     ]
     if verbose:
-        rows.insert(4, ("optimizer", f"{summary['optimizer']}, {history.restarts} copies trained "
-                                     f"together, kept copy {history.replica}"))
+        rows.insert(-4, ("optimizer", f"{summary['optimizer']}, {history.restarts} copies "
+                                      f"trained together, kept copy {history.replica}, weight "
+                                      f"decay {options['weight_decay']:g}"))
     if plot:
         rows.append(("plot", plot))
     _echo_table(rows)
@@ -498,11 +563,83 @@ def _save_interrupted(model, out: str, history, data: str, seed: int) -> None:
     and after how many epochs, and exit with code 130."""
     if history is None:  # interrupted before any training
         raise Interrupted("interrupted before training started; nothing saved")
-    model.metadata = _finite({"data": data, "epochs": history.epochs,
+    best = getattr(history, "best_epoch", None)
+    model.metadata = _finite({"data": data, "epochs": history.epochs, "best_epoch": best,
                               "stopped_because": history.stopped_because, "seed": seed})
     model.save(out)
-    raise Interrupted(f"interrupted after {history.epochs} epochs: saved the best model so far "
-                      f"to {out}")
+    kept = "" if best is None else f" (the weights of epoch {best + 1})"
+    raise Interrupted(f"interrupted after {history.epochs} epochs: saved the best model so far"
+                      f"{kept} to {out}")
+
+
+def _progress_callbacks(epochs: int | None, quiet: bool, verbose: bool, as_json: bool) -> list:
+    from .callbacks import LambdaCallback
+    from .progress import format_logs, progress_bar
+
+    callbacks = []
+    bar = progress_bar(epochs, enabled=not (quiet or as_json or verbose))
+    if bar is not None:
+        callbacks.append(bar)
+    if verbose and not (quiet or as_json):
+        every = max(1, (epochs or 1000) // 20)
+        callbacks.append(LambdaCallback(lambda epoch, logs: click.echo(
+            f"epoch {epoch + 1}: {format_logs(logs)}", err=True) if (epoch + 1) % every == 0
+            else None))
+    return callbacks
+
+
+def _refit(table, options: dict[str, Any], epochs: int):
+    """A new model, its preprocessing fitted on all rows, trained for ``epochs`` epochs."""
+    from .data import build_model
+
+    model = build_model(table, options["task"], _hidden_sizes(options["layers"]),
+                        options["activation"], options["loss"], options["seed"],
+                        options["dtype"], options["standardize"],
+                        categorical=_names(options["categorical"]), drop=_names(options["drop"]))
+    model.fit(table, **{**_fit_kwargs(options), "epochs": epochs})
+    return model
+
+
+def _plane_inputs(table, model):
+    """The raw inputs of a model that reads two numeric columns (for the decision boundary)."""
+    pre = model.preprocessor
+    names = pre.input_columns
+    if pre.categorical or len(names) != 2 or not all(n in table.numeric for n in names):
+        return None
+    return table.X[:, [table.numeric.index(n) for n in names]]
+
+
+def _column_rows(pre) -> list[tuple[str, str]]:
+    """The column roles for train's summary: plain numbers on one line, the others one each."""
+    described = pre.describe()
+    plain = [name for name, role, detail in described if role == "numeric" and detail == "number"]
+    lines = []
+    if plain:
+        shown = ", ".join(plain[:8]) + (f", ... ({len(plain)} in all)" if len(plain) > 8 else "")
+        lines.append(f"numeric      {shown}")
+    width = max([len(name) for name, role, detail in described
+                 if not (role == "numeric" and detail == "number")] or [0])
+    for name, role, detail in described:
+        if not (role == "numeric" and detail == "number"):
+            lines.append(f"{role:<12} {name:<{width}}  {detail}")
+    lines.append(f"-> {pre.n_outputs} network inputs")
+    return [("columns" if i == 0 else "", line) for i, line in enumerate(lines)]
+
+
+def _holdout_text(holdout: dict[str, Any], n: int) -> str:
+    if not holdout["rows"]:
+        return holdout["rule"]
+    return f"{holdout['rows']} of {n} rows: {holdout['rule']}"
+
+
+def _epochs_text(history, refit: dict[str, Any] | None) -> str:
+    text = f"{history.epochs} (stopped because {history.stopped_because}"
+    if history.best_epoch is not None:
+        text += f"; kept the weights of epoch {history.best_epoch + 1}"
+    text += ")"
+    if refit:
+        text += f"; then refit on all {refit['rows']} rows for {refit['epochs']} epochs"
+    return text
 
 
 # -- predict and evaluate ------------------------------------------------------------------------
@@ -535,8 +672,9 @@ def predict(model_path: str, data: str, out: str | None, target: str | None,
             quiet: bool) -> None:
     """Predict the target for the rows of DATA with a trained MODEL.
 
-    DATA needs the model's input columns (by name for CSV; other columns, such as the target,
-    are ignored). Writes CSV: a `prediction` column (class label or value) and, for
+    DATA needs the model's input columns (by name for CSV, Parquet and Feather; other columns,
+    such as the target, are ignored). Missing values and unseen categories are handled as in
+    training, with a warning. Writes CSV: a `prediction` column (class label or value) and, for
     classification, one probability column per class.
 
     \b
@@ -552,11 +690,16 @@ def predict(model_path: str, data: str, out: str | None, target: str | None,
     if target is None and data.lower().endswith(".npy"):
         target = model.target  # the column index it was trained with, skipped if present
     table = _model_table(model, data, target)
-    predictions = model.predict(table.X)
+    import numpy as np
+
+    if model.task == "classification":
+        proba = model.predict_proba(table)
+        predictions = np.array(model.classes, dtype=object)[proba.argmax(axis=1)]
+    else:
+        predictions = model.predict(table)
     buffer = text_io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if model.task == "classification":
-        proba = model.predict_proba(table.X)
         writer.writerow(["prediction", *(f"p_{c}" for c in model.classes)])
         writer.writerows([label, *(f"{p:.6g}" for p in row)]
                          for label, row in zip(predictions, proba, strict=True))
@@ -589,15 +732,21 @@ def evaluate(model_path: str, data: str, target: str | None, quiet: bool, verbos
       chainrule evaluate iris.chainrule test.csv --target species
       chainrule evaluate houses.chainrule test.csv --target price --json
     """
+    from .data import drop_missing_target
+
     model = _load(model_path)
     table = _model_table(model, data, target or (model.target if model.target else None))
     if table.target is None:
         raise UserError(f"--target COL is needed to evaluate on {data}")
-    metrics = model.evaluate(table.X, table.target)
+    table, dropped = drop_missing_target(table)
+    metrics = model.evaluate(table, table.target)
     if as_json:
-        _echo_json({"model": model_path, "data": data, "task": model.task, **metrics})
+        _echo_json({"model": model_path, "data": data, "task": model.task,
+                    "target_rows_dropped": dropped, **metrics})
     elif not quiet:
-        rows = [("model", model_path), ("data", f"{data}: {table.n_samples} rows"),
+        shown = f"{data}: {table.n_samples} rows" + (
+            f" ({dropped} rows without a target dropped)" if dropped else "")
+        rows = [("model", model_path), ("data", shown),
                 ("task", _task_text(model)), ("loss", f"{metrics['loss']:.6g}")]
         rows += [(key, f"{metrics[key]:.6g}") for key in ("accuracy", "r2", "mse")
                  if key in metrics]
@@ -610,38 +759,53 @@ def evaluate(model_path: str, data: str, target: str | None, quiet: bool, verbos
 @click.option("--format", "fmt", type=click.Choice(["onnx"]), default="onnx", show_default=True,
               help="Format to export to.")
 @click.option("--out", "-o", metavar="FILE", help="Where to write [default: MODEL with .onnx].")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]),
+              help="Numeric type of the graph's inputs, weights and output [default: the "
+                   "model's, so that it predicts what `chainrule predict` does].")
 @click.option("--opset", type=click.IntRange(min=13), default=None,
               help="ONNX opset [default: 17, read by every runtime since 2022].")
 @user_errors
-def export(model_path: str, fmt: str, out: str | None, opset: int | None) -> None:
-    """Export a trained MODEL for other runtimes, with its input scaling built in.
+def export(model_path: str, fmt: str, out: str | None, dtype: str, opset: int | None) -> None:
+    """Export a trained MODEL for other runtimes, with its preprocessing built in.
 
-    The ONNX graph takes raw features (named "input") and gives what `chainrule predict` works
-    from: class probabilities, or regression targets in their own units (named "output").
-    Needs `pip install "chainrule[onnx]"`.
+    The ONNX graph takes the raw columns: the numeric ones together as "input" (NaN where
+    missing), each categorical one as a string input named after it ("" where missing). It
+    gives what `chainrule predict` gives: class probabilities, or regression targets in their
+    own units (named "output"). Needs `pip install "chainrule[onnx]"`.
 
     \b
     Examples:
-      chainrule export iris.chainrule                 # writes iris.onnx
-      chainrule export iris.chainrule --out model.onnx
+      chainrule export penguins.chainrule                 # writes penguins.onnx
+      chainrule export penguins.chainrule --out model.onnx --dtype float64
     """
     try:
-        from .export import to_onnx
+        from .export import model_to_onnx
     except ImportError as error:
         raise UserError(str(error)) from None
     out = str(Path(model_path).with_suffix(".onnx")) if out is None else out
     _check_output(out, "--out", (model_path,))
     model = _load(model_path)
-    scaler, target_scaler = model.scaler, model.target_scaler
+    dtype = dtype or model.network.dtype.name
     try:
-        to_onnx(model.network, out, opset=opset,
-                input_mean=None if scaler is None else scaler.mean,
-                input_scale=None if scaler is None else scaler.scale,
-                output_mean=None if target_scaler is None else target_scaler.mean,
-                output_scale=None if target_scaler is None else target_scaler.scale)
+        model_to_onnx(model, out, dtype=dtype, opset=opset)
     except ImportError as error:
         raise UserError(str(error)) from None
+    pre = model.preprocessor
     click.echo(f"wrote {out}")
+    if pre.numeric:
+        click.echo(f"  input: {dtype} (batch, {len(pre.numeric)}), the columns "
+                   f"{', '.join(c.name for c in pre.numeric)}; NaN where missing")
+    for column in pre.categorical:
+        click.echo(f"  {column.name}: string (batch, 1); \"\" where missing")
+    click.echo(f"  output: {_output_text(model)}")
+
+
+def _output_text(model) -> str:
+    if model.task == "regression":
+        return f"{model.target or 'the target'} in its own units"
+    if len(model.classes) == 2 and model.network.n_outputs == 1:
+        return f"P({model.classes[1]}), one column"
+    return "probabilities of " + ", ".join(map(str, model.classes))
 
 
 @main.command()
@@ -672,6 +836,7 @@ def datasets(as_json: bool) -> None:
 @main.command()
 @click.argument("data")
 @model_options
+@stopping_options
 @click.option("--plot", metavar="PNG", help="Save the per-layer gradient norms of the probe.")
 @output_options
 @user_errors
@@ -679,8 +844,9 @@ def doctor(data: str, plot: str | None, quiet: bool, verbose: bool, as_json: boo
            **options: Any) -> None:
     """Diagnose why a network does not learn DATA: scaling, saturation, vanishing gradients...
 
-    Builds the network `chainrule train` would, runs a short training probe and reports each
-    finding with its severity and a hint. Exit code 1 when a finding is an error.
+    Builds the network `chainrule train` would, with the rows it holds out, repeats its training
+    on a copy (the probe) and short probes beside it, and reports each finding with its severity
+    and a fix in command-line flags. Exit code 1 when a finding is an error.
 
     \b
     Examples:
@@ -690,13 +856,14 @@ def doctor(data: str, plot: str | None, quiet: bool, verbose: bool, as_json: boo
     from .explain import diagnose, format_findings
 
     _check_plot(plot, (data,))
-    table, model, train_rows, val_rows = _prepare(data, options)
-    X = model.inputs(table.X[train_rows])
-    y = model.targets(table.target[train_rows])
-    settings = _fit_kwargs(options)
+    table, model, train_rows, val_rows, _ = _prepare(data, options)
+    train_table = table.take(train_rows)
+    X = model.inputs(train_table)
+    y = model.targets(train_table.target)
+    settings = _train_settings(options, train_rows, val_rows)
     if len(val_rows):  # the rows train holds out: the probe reports overfitting on them
-        settings["validation_data"] = (model.inputs(table.X[val_rows]),
-                                       model.targets(table.target[val_rows]))
+        val_table = table.take(val_rows)
+        settings["validation_data"] = (model.inputs(val_table), model.targets(val_table.target))
     result = diagnose(model.network, X, y, hints="cli", **settings)
     findings = list(getattr(result, "findings", result))
     if plot:

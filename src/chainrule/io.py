@@ -1,6 +1,6 @@
 """Model files: arrays and JSON in one ``.npz`` archive, readable with NumPy alone, never pickled.
 
-Format (``format_version`` 1)
+Format (``format_version`` 2)
 -----------------------------
 A zip archive written by ``np.savez`` (any file name; ``.chainrule`` by convention) holding
 
@@ -10,15 +10,21 @@ A zip archive written by ``np.savez`` (any file name; ``.chainrule`` by conventi
 ``meta``
     A 0-d unicode string array holding one JSON object::
 
-        {"format": "chainrule-model", "format_version": 1, "chainrule_version": "0.1.0",
+        {"format": "chainrule-model", "format_version": 2, "chainrule_version": "0.1.0",
          "architecture": {"sizes": [2, 16, 1], "activations": ["tanh"],
                           "output_activation": "sigmoid", "loss": "bce", "dtype": "float64"},
-         "preprocessing": {"inputs": {"mean": [...], "scale": [...]} or null,
+         "preprocessing": {"inputs": {"columns": [{"name": ..., "role": ..., ...}, ...]}
+                                     or null,
                            "targets": {"mean": [...], "scale": [...]} or null},
          "task": "classification" | "regression" | null,
          "classes": [labels] or null, "feature_names": [...] or null, "target": str or null,
          "input_range": {"low": [...], "high": [...]} or null,
          "metadata": {...}}
+
+``preprocessing.inputs`` is :meth:`chainrule.data.Preprocessor.to_json`: every raw column's role
+(numeric, categorical, dropped) with its fill value, scaling and categories; ``feature_names``
+repeats the raw columns the model reads. Format 1 (still read) stored a plain input scaling,
+``{"mean": [...], "scale": [...]}``, instead.
 
 Any reader can do ``z = np.load(path, allow_pickle=False); json.loads(str(z["meta"]))``.
 
@@ -49,12 +55,13 @@ import numpy as np
 from . import checks
 from .activations import ACTIVATIONS, activation_name
 from .archive import Archive, ArchiveError
-from .data import TASKS, Model, Standardizer, _float_list
+from .data import TASKS, Model, Preprocessor, Standardizer
+from .data.targets import _float_list
 from .losses import LOSSES
 from .network import Network
 
 FORMAT = "chainrule-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 META_KEYS = {"format", "format_version", "chainrule_version", "architecture", "preprocessing",
              "task", "classes", "feature_names", "target", "input_range", "metadata"}
 MAX_LAYERS = 1000
@@ -124,7 +131,7 @@ def _meta(model: Model) -> dict[str, Any]:
         "chainrule_version": __version__,
         "architecture": architecture(net),
         "preprocessing": {
-            "inputs": model.scaler.to_json() if model.scaler is not None else None,
+            "inputs": None if model.preprocessor is None else model.preprocessor.to_json(),
             "targets": model.target_scaler.to_json() if model.target_scaler is not None else None,
         },
         "task": model.task,
@@ -365,9 +372,13 @@ def _model(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Model:
     pre = _dict(meta.get("preprocessing"), "preprocessing")
     if set(pre) - {"inputs", "targets"}:
         raise ValueError("preprocessing may only hold 'inputs' and 'targets'")
-    scaler = target_scaler = None
-    if pre.get("inputs") is not None:
-        scaler = Standardizer.from_json(pre["inputs"], net.n_inputs, "input scaling")
+    names = meta.get("feature_names")
+    if names is not None and not (isinstance(names, list)
+                                  and all(isinstance(n, str) for n in names)):
+        raise ValueError("feature_names must be a list of strings")
+    preprocessor = _preprocessor(pre.get("inputs"), meta.get("format_version"), names, net,
+                                 meta.get("task"))
+    target_scaler = None
     if pre.get("targets") is not None:
         target_scaler = Standardizer.from_json(pre["targets"], net.n_outputs, "target scaling")
     task = meta.get("task")
@@ -378,10 +389,6 @@ def _model(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Model:
         raise ValueError("a regression model has no classes")
     if task != "regression" and target_scaler is not None:
         raise ValueError("target scaling belongs to regression models")
-    names = meta.get("feature_names")
-    if names is not None and not (isinstance(names, list) and len(names) == net.n_inputs
-                                  and all(isinstance(n, str) for n in names)):
-        raise ValueError(f"feature_names must be a list of {net.n_inputs} strings")
     target = meta.get("target")
     if target is not None and not isinstance(target, str):
         raise ValueError("target must be a string or null")
@@ -393,8 +400,32 @@ def _model(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Model:
         net.input_range_ = tuple(_float_list(input_range[k], net.n_inputs, f"input_range {k}")
                                  .astype(net.dtype) for k in ("low", "high"))
     metadata = meta.get("metadata", {})
-    return Model(net, task, scaler, target_scaler, classes, names, target,
+    return Model(net, task, preprocessor, target_scaler, classes, target,
                  _dict(metadata, "metadata"))
+
+
+def _preprocessor(inputs: Any, version: int, names: list[str] | None, net: Network,
+                  task: str | None) -> Preprocessor | None:
+    """The input preprocessing: format 2's column roles, or format 1's plain scaling."""
+    if version >= 2:
+        if inputs is None:
+            return None
+        pre = Preprocessor.from_json(_dict(inputs, "input preprocessing"))
+        if pre.n_outputs != net.n_inputs:
+            raise ValueError(f"the preprocessing makes {pre.n_outputs} inputs but the network "
+                             f"takes {net.n_inputs}")
+        if names is not None and names != pre.input_columns:
+            raise ValueError("feature_names do not match the preprocessing's columns")
+        return pre
+    if names is not None and len(names) != net.n_inputs:
+        raise ValueError(f"feature_names must be a list of {net.n_inputs} strings")
+    names = names or [f"x{i}" for i in range(net.n_inputs)]
+    if inputs is not None:
+        scaler = Standardizer.from_json(inputs, net.n_inputs, "input scaling")
+        return Preprocessor.scaling(names, scaler.mean, scaler.scale)
+    if task is None:
+        return None
+    return Preprocessor.scaling(names, np.zeros(net.n_inputs), np.ones(net.n_inputs))
 
 
 def _dict(value: Any, what: str) -> dict[str, Any]:

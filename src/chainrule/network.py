@@ -425,14 +425,17 @@ def _warn_if_outside(X: Array, X_range: tuple[Array, Array],
     if input_range is None:
         return
     low, high = input_range
-    span = np.maximum(high - low, 1e-12)
+    # far = more than one training range outside it; a column constant in training is known
+    # only to its own order of magnitude
+    span = np.where(high > low, high - low, np.maximum(np.abs(low), 1))
     if np.any(X_range[0] < low - span) or np.any(X_range[1] > high + span):  # then find which
         far = (X < low - span) | (X > high + span)
         columns = np.flatnonzero(far.any(axis=0)).tolist()
+        j = columns[0]
         warnings.warn(
             f"inputs in column(s) {columns} lie far outside the range seen in training "
-            f"(e.g. {X[far][0]:g} vs [{low[columns[0]]:g}, {high[columns[0]]:g}]); were the "
-            "inputs scaled for training but not for prediction?",
+            f"(e.g. {X[far[:, j], j][0]:g} in column {j} vs [{low[j]:g}, {high[j]:g}]); were "
+            "the inputs scaled for training but not for prediction?",
             UserWarning,
             stacklevel=3,
         )

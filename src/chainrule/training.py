@@ -26,6 +26,7 @@ from .callbacks import Callback
 from .layers import Dense, parameter_views
 from .network import Network, backward, forward
 from .optimizers import Optimizer, get_optimizer
+from .stopping import ValidationStop
 
 Array = np.ndarray
 
@@ -59,6 +60,8 @@ class History:
     gradient_norms, update_ratios : list of list of float
         Per epoch and per layer: ``||dW||`` of the epoch's last step, and ``||dW_epoch|| / ||W||``,
         the relative change of the weights over the epoch.
+    best_epoch : int or None
+        With early stopping on validation data: the epoch (from 0) whose weights were kept.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -73,6 +76,7 @@ class History:
     gradient_norms: list[list[float]] = field(default_factory=list)
     update_ratios: list[list[float]] = field(default_factory=list)
     optimizer: Optimizer | None = None
+    best_epoch: int | None = None
 
     def __repr__(self) -> str:
         last = f"{self.loss[-1]:.4g}" if self.loss else "-"
@@ -171,6 +175,8 @@ FIT_CHECKS = {  # how fit checks its arguments at the door (chainrule.checks)
     "learning_rate": lambda v: checks.number(v, "learning_rate", strict=True, none=True),
     "shuffle": lambda v: checks.flag(v, "shuffle"),
     "callbacks": checks.callbacks,
+    "early_stopping": lambda v: None if v is None else checks.flag(v, "early_stopping"),
+    "patience": lambda v: checks.integer(v, "patience", none=True),
 }
 
 
@@ -200,6 +206,8 @@ def fit(
     tol: float = 1e-4,
     n_iter_no_change: int = 10,
     target_tolerance: float | None = None,
+    early_stopping: bool | None = None,
+    patience: int | None = None,
 ) -> History:
     """Train ``net`` on ``(X, y)`` by backpropagation.
 
@@ -211,7 +219,8 @@ def fit(
     y : array of shape (n, n_outputs), or (n,) for one output or class labels
     epochs : int, optional
         Passes over the data. ``None`` trains until the targets are met or the loss stops
-        improving, under a cap of ``max_epochs``.
+        improving, under a cap of ``max_epochs``; with ``validation_data``, until the
+        validation loss stops improving (see ``early_stopping``).
     batch_size : int, optional
         Samples per update; ``None`` is full batch, ``1`` is online updates.
     optimizer : str or Optimizer
@@ -243,6 +252,16 @@ def fit(
     target_tolerance : float, optional
         Targets are met when every output is within it of its target. Default 0.1 when the
         targets are classes (0/1 with a sigmoid or softmax output), else targets are not checked.
+    early_stopping : bool, optional
+        Stop on the validation loss (:mod:`chainrule.stopping`): keep the weights of the epoch
+        with the lowest validation loss, and stop once it has not improved by ``tol`` for
+        ``patience`` epochs. ``None`` (default) does so when ``validation_data`` is given and
+        ``epochs`` is ``None``; targets are then not checked (the data are a sample, not a
+        whole domain). ``True`` needs ``validation_data``; with ``epochs`` set it stops early
+        too.
+    patience : int, optional
+        Epochs without improvement of the validation loss tolerated; default as the plateau
+        rule: ``max(n_iter_no_change, ceil(100 / batches per epoch))``.
 
     Returns
     -------
@@ -259,11 +278,12 @@ def fit(
     """
     start = time.perf_counter()
     (epochs, batch_size, max_epochs, restarts, n_iter_no_change, tol, weight_decay,
-     target_tolerance, learning_rate, shuffle, callbacks) = check_fit_arguments(dict(
+     target_tolerance, learning_rate, shuffle, callbacks, early_stopping,
+     patience) = check_fit_arguments(dict(
         epochs=epochs, batch_size=batch_size, max_epochs=max_epochs, restarts=restarts,
         n_iter_no_change=n_iter_no_change, tol=tol, weight_decay=weight_decay,
         target_tolerance=target_tolerance, learning_rate=learning_rate, shuffle=shuffle,
-        callbacks=callbacks)).values()
+        callbacks=callbacks, early_stopping=early_stopping, patience=patience)).values()
     X, Y, c_all, input_range = net._checked_data_and_range(X, y, sample_weight)
     n = X.shape[0]
     validation = _check_validation(net, validation_data)
@@ -274,12 +294,19 @@ def fit(
     auto_stop = epochs is None
     if auto_stop:
         epochs = max_epochs or int(np.clip(np.ceil(100_000 / batches_per_epoch), 200, 10_000))
-    tolerance = _target_tolerance(target_tolerance, net, Y)
     window = max(n_iter_no_change, -(-100 // batches_per_epoch))
     _check_memory(net, K, batch, epochs, window, opt, validation)
     plateau = _Plateau(window, tol, K)
+    if early_stopping is None:
+        early_stopping = auto_stop and validation is not None
+    elif early_stopping and validation is None:
+        raise ValueError("early_stopping=True needs validation_data=(X_val, y_val)")
+    tolerance = None if early_stopping else _target_tolerance(target_tolerance, net, Y)
 
     training = Training(net, K, weight_decay)
+    stop = None
+    if early_stopping:
+        stop = ValidationStop(training.params, window if patience is None else patience, tol)
     history = History(restarts=K, optimizer=opt)
     # With restarts=None and class targets, copies that get stuck are redrawn, up to 3K times.
     redraws_left = 3 * K if restarts is None and tolerance is not None and K > 1 else 0
@@ -316,6 +343,9 @@ def fit(
                 met_at[(met_at < 0) & met] = epoch
             if validation is not None:
                 record.val_loss.append(evaluate(net, training.layers, *validation, batch)[0])
+                if stop is not None and stop.update(record.val_loss[-1], training.params, epoch):
+                    reason = "early stopping"
+                    break
             if (check_every_step or check_every_epoch) and met_at.max() >= 0:
                 reason = "targets met"
                 break
@@ -343,6 +373,8 @@ def fit(
                 if training.stop_reason:
                     reason = training.stop_reason
                     break
+    if stop is not None:
+        stop.restore(training.params)
     with interrupt:  # (the callbacks' code: a Ctrl-C stops it at once)
         for callback in callbacks:
             callback.on_train_end(training)
@@ -374,6 +406,8 @@ def fit(
         record.fill(history, best)
         history.stopped_because = reason
         history.replica = best
+        if stop is not None and stop.best_epoch[best] >= 0:
+            history.best_epoch = int(stop.best_epoch[best])
         history.learned = None if met is None else bool(met[best])
         history.seconds = time.perf_counter() - start
         if reason == "diverged" or not finite[best]:

@@ -212,6 +212,61 @@ def sequential_layouts(params: Params, n_in: int, n_out: int) -> list[Layout]:
     return out
 
 
+def flat_layouts(params: Params, n_in: int, n_out: int) -> list[Layout]:
+    """One hidden layer unrolled into one vector (Ng's ``nn_params``), or given as a list of
+    plain numbers with no names: every usual order of its entries, sized by the data.
+
+    The orders: ``W1, b1, W2, b2``; ``W1, W2, b1, b2``; each unit's weights then its bias; no
+    biases; and the bias folded in as the first column of ``(out, in + 1)`` matrices (Ng's
+    ``Theta``), each weight matrix row- or column-major.
+    """
+    items = leaves(params)
+    single = len(items) == 1 and len(items[0].shape) == 1
+    unnamed = all(x.size == 1 and x.role is None for x in items) and len(items) > 1
+    if not (single or unnamed):
+        return []
+    index = items[0].indices().reshape(-1) if single else np.array([x.start for x in items])
+    name = items[0].name if single else "params"
+    size = index.size
+    out: list[Layout] = []
+
+    def layer(W: Array, b: Array | None, first: int) -> LayerMap:
+        return LayerMap(W, b, f"{name}[{first}:]", None if b is None else f"{name} (biases)",
+                        "io")
+
+    def matrices(block: Array, rows: int, cols: int) -> list[Array]:
+        """``(rows, cols)`` weights (in, out) from a block, in row- and column-major order."""
+        return [block.reshape(rows, cols), block.reshape(cols, rows).T]
+
+    for hidden in range(1, size):
+        with_bias = hidden * (n_in + n_out + 1) + n_out
+        if size == with_bias:
+            w1, w2 = n_in * hidden, hidden * n_out
+            orders = {"layers": (0, w1, w1 + hidden, w1 + hidden + w2),
+                      "weights first": (0, w1 + w2, w1, w1 + w2 + hidden)}
+            for a, b1_at, w2_at, b2_at in orders.values():
+                for W1 in matrices(index[a:a + w1], n_in, hidden):
+                    for W2 in matrices(index[w2_at:w2_at + w2], hidden, n_out):
+                        out.append(Layout((layer(W1, index[b1_at:b1_at + hidden], 0),
+                                           layer(W2, index[b2_at:b2_at + n_out], w2_at))))
+            units = index[: hidden * (n_in + 1)].reshape(hidden, n_in + 1)
+            outs = index[hidden * (n_in + 1):].reshape(n_out, hidden + 1)
+            out.append(Layout((layer(units[:, :-1].T, units[:, -1], 0),
+                               layer(outs[:, :-1].T, outs[:, -1], int(units.size)))))
+            out.append(Layout((layer(units[:, 1:].T, units[:, 0], 0),  # Theta, bias first
+                               layer(outs[:, 1:].T, outs[:, 0], int(units.size)))))
+            theta1 = index[: hidden * (n_in + 1)].reshape(n_in + 1, hidden).T  # column-major
+            theta2 = index[hidden * (n_in + 1):].reshape(hidden + 1, n_out).T
+            out.append(Layout((layer(theta1[:, 1:].T, theta1[:, 0], 0),
+                               layer(theta2[:, 1:].T, theta2[:, 0], int(theta1.size)))))
+        if size == hidden * (n_in + n_out):
+            w1 = n_in * hidden
+            for W1 in matrices(index[:w1], n_in, hidden):
+                for W2 in matrices(index[w1:], hidden, n_out):
+                    out.append(Layout((layer(W1, None, 0), layer(W2, None, w1))))
+    return out
+
+
 # -- data ------------------------------------------------------------------------------------------
 def shape_data(X: Array, y: Array, n_in: int, n_out: int) -> tuple[Array, Array] | None:
     """``(X, T)`` as ``(n, n_in)`` inputs and ``(n, n_out)`` float targets, one sample per row,
@@ -265,7 +320,8 @@ def networks(params: Params, X: Array, y: Array) -> Iterator[Model]:
             seen.add(key)
             yield from _models(layout, *data)
         n_out = _n_outputs(y, X, guess)
-        for layout in sequential_layouts(params, guess, n_out):
+        for layout in sequential_layouts(params, guess, n_out) + flat_layouts(params, guess,
+                                                                               n_out):
             data = shape_data(X, y, guess, n_out)
             if data is not None:
                 yield from _models(layout, *data)
