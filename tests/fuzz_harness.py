@@ -376,8 +376,8 @@ while True:
     net.save(sys.argv[1])
 """
 
-TRAINER = ["-c", "from chainrule.cli import main; main()", "train", "spirals", "--layers", "16,16",
-           "--epochs", "20000"]
+TRAINER = ["-c", "import _chainrule_entry; _chainrule_entry.main()",  # as the command does
+           "train", "spirals", "--layers", "16,16", "--epochs", "20000"]
 
 
 def run_kill(rng: random.Random, tries: int, failures: collections.Counter, examples: dict):
