@@ -150,6 +150,19 @@ def test_sigint_while_the_command_is_still_importing_exits_130_in_one_line(tmp_p
     assert (process.returncode, err) == (130, "interrupted\n"), err
 
 
+def test_ctrl_c_in_train_with_held_out_rows_saves_the_best_validation_epoch(tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.setattr("chainrule.cli._progress_callbacks", lambda *args: [InterruptAt(30)])
+    out = tmp_path / "m.chainrule"
+    result = CliRunner().invoke(main, ["train", "spirals", "--layers", "16", "--out", str(out)])
+    assert result.exit_code == 130
+    model = load_model(out)
+    best = model.metadata["best_epoch"]
+    assert 0 <= best <= 30 and model.metadata["stopped_because"] == "interrupted"
+    assert result.stderr.strip() == (f"interrupted after 31 epochs: saved the best model so far "
+                                     f"(the weights of epoch {best + 1}) to {out}")
+
+
 def test_ctrl_c_in_any_command_exits_130_in_one_line(monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
