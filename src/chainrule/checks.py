@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 DEFAULT_FRACTION = 0.5  # of the available memory
+SMALL = 64 << 20  # bytes that the default limit never refuses
 ENVIRONMENT = "CHAINRULE_MEMORY_LIMIT"
 _UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9,
           "t": 1e12, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
@@ -48,6 +49,8 @@ class NumericalWarning(UserWarning):
 # -- single values -----------------------------------------------------------------------------
 def is_integer(value: Any) -> bool:
     """True for Python and NumPy integers, False for bools, floats and everything else."""
+    if type(value) is int:
+        return True
     return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
 
 
@@ -283,7 +286,13 @@ def _parse_number(text: str, limit: str, what: str) -> float:
 
 
 def check_memory(estimate: float, what: str, fix: str = "use smaller sizes") -> None:
-    """Refuse with a ``ValueError`` when ``estimate`` bytes are over the memory budget."""
+    """Refuse with a ``ValueError`` when ``estimate`` bytes are over the memory budget.
+
+    Under the default limit, estimates below ``SMALL`` pass without reading the memory
+    available (a small fit should not pay for reading ``/proc/meminfo``).
+    """
+    if estimate < SMALL and _limit is None and ENVIRONMENT not in os.environ:
+        return
     limit = memory_limit()
     if estimate > limit:
         raise ValueError(
