@@ -475,3 +475,52 @@ def test_next_save_removes_the_temporaries_of_killed_writers(tmp_path):
 def test_public_names():
     assert chainrule.set_memory_limit is set_memory_limit
     assert chainrule.NumericalWarning is NumericalWarning
+
+
+# -- data files (.npy / .npz as DATA) --------------------------------------------------------------
+def read_peak(path) -> tuple[str, int]:
+    """The data reader's error message, and the peak of memory it allocated meanwhile."""
+    from chainrule.data import read_table
+
+    tracemalloc.start()
+    try:
+        read_table(str(path), "y")
+    except ValueError as error:
+        return str(error), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    raise AssertionError("read")
+
+
+def test_a_crafted_data_archive_is_refused_before_inflating(tmp_path, limit_1gb):
+    X, y = npy(np.ones((4, 2))), npy(np.arange(4.0))
+    bomb = tmp_path / "bomb.npz"
+    write_zip(bomb, {"X.npy": X, "y.npy": y}, [("z.npy", b"\0" * (100 << 20))])
+    assert os.path.getsize(bomb) < 200_000
+    message, peak = read_peak(bomb)
+    assert "z" in message and peak < 1 << 20
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**5)})
+    huge = tmp_path / "huge.npz"
+    write_zip(huge, {"X.npy": header.getvalue() + b"\0" * 64, "y.npy": y})
+    message, peak = read_peak(huge)
+    assert "over the limit" in message and peak < 1 << 20
+    pickled = tmp_path / "pickled.npz"
+    write_zip(pickled, {"X.npy": npy(np.array([{"a": 1}], dtype=object)), "y.npy": y})
+    assert "not numbers" in read_peak(pickled)[0]
+
+
+def test_a_crafted_npy_data_file_is_refused_before_allocating(tmp_path, limit_1gb):
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**4)})
+    path = tmp_path / "huge.npy"
+    path.write_bytes(header.getvalue() + b"\0" * 64)  # declares 80 GB, holds 64 bytes
+    message, peak = read_peak(path)
+    assert ("over the limit" in message or "declares" in message) and peak < 1 << 20
+    short = tmp_path / "short.npy"
+    np.lib.format.write_array_header_1_0(
+        header := io.BytesIO(), {"descr": "<f8", "fortran_order": False, "shape": (100, 3)})
+    short.write_bytes(header.getvalue() + b"\0" * 64)
+    assert "declares 2400 bytes" in read_peak(short)[0]
