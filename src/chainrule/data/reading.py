@@ -507,11 +507,12 @@ NPZ_ENTRIES = 16  # arrays a data archive may list (X and y, or one array, are r
 
 def _load_numpy(path: str, suffix: str) -> dict[str, Array]:
     """The arrays of a ``.npy`` or ``.npz`` data file, each checked before it is read: numbers
-    only (never pickled objects), a declared size that the file really holds and that fits the
-    memory budget, so that a small file cannot make a huge allocation or inflate without end."""
+    or fixed-width text (class labels) only, never pickled objects; a declared size that the
+    file really holds and that fits the memory budget, so that a small file cannot make a huge
+    allocation or inflate without end."""
     def check(shape: tuple[int, ...], dtype: np.dtype) -> None:
-        if dtype.kind not in "biuf":
-            raise ValueError(f"holds {dtype} values, not numbers")
+        if dtype.kind not in "biufUS":
+            raise ValueError(f"holds {dtype} values, not numbers or text")
         check_memory(math.prod(shape) * dtype.itemsize, f"reading {path}",
                      "use a smaller file")
 
