@@ -168,7 +168,7 @@ def test_check_update_may_return_the_new_parameters() -> None:
 
 def test_check_update_refuses_a_bad_rate_and_a_bad_return() -> None:
     member = zoo.xor()
-    with pytest.raises(ValueError, match="learning_rate must be a positive number"):
+    with pytest.raises(ValueError, match="learning_rate must be positive"):
         check_update(as_step(member, 0.3), member.params, member.loss, 0)
     with pytest.raises(ValueError, match="step returned something"):
         check_update(lambda p: 3, member.params, member.loss, 0.1)

@@ -11,6 +11,7 @@ import pytest
 
 from chainrule import SGD, Callback, EarlyStopping, Network
 from chainrule.activations import get_activation
+from chainrule.checks import NumericalWarning
 from chainrule.datasets import PROBLEMS
 from chainrule.layers import Dense
 
@@ -260,7 +261,7 @@ def unscaled_regression():
 def diverging_fit(learning_rate: float) -> tuple[Network, object]:
     X, y = unscaled_regression()
     net = Network([3, 4, 1], output_activation="identity", seed=0)
-    with pytest.warns(RuntimeWarning, match="diverged"):
+    with pytest.warns(NumericalWarning, match="diverged"):
         history = net.fit(X, y, epochs=300, optimizer="sgd", learning_rate=learning_rate,
                           restarts=1)
     return net, history

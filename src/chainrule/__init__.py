@@ -10,6 +10,7 @@
 from . import diagnose as _diagnose_module  # noqa: F401
 from .activations import Activation
 from .callbacks import Callback, EarlyStopping, LambdaCallback
+from .checks import NumericalWarning, set_memory_limit
 from .explain import (
     Finding,
     GradientReport,
@@ -41,6 +42,7 @@ __all__ = [
     "LambdaCallback",
     "Loss",
     "Network",
+    "NumericalWarning",
     "Optimizer",
     "RMSprop",
     "Rprop",
@@ -53,4 +55,5 @@ __all__ = [
     "format_findings",
     "load",
     "load_model",
+    "set_memory_limit",
 ]

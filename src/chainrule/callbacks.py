@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import checks
+
 if TYPE_CHECKING:
     from .training import Training
 
@@ -58,14 +60,12 @@ class EarlyStopping(Callback):
         min_delta: float = 0.0,
         restore_best_weights: bool = True,
     ) -> None:
-        if monitor not in ("val_loss", "loss"):
+        if not isinstance(monitor, str) or monitor not in ("val_loss", "loss"):
             raise ValueError(f"monitor must be 'val_loss' or 'loss', got {monitor!r}")
-        if patience < 0:
-            raise ValueError(f"patience must be >= 0, got {patience}")
         self.monitor = monitor
-        self.patience = patience
-        self.min_delta = min_delta
-        self.restore_best_weights = restore_best_weights
+        self.patience = checks.integer(patience, "patience", minimum=0)
+        self.min_delta = checks.number(min_delta, "min_delta")
+        self.restore_best_weights = checks.flag(restore_best_weights, "restore_best_weights")
 
     def on_train_begin(self, training: Training) -> None:
         self.best = np.inf
@@ -93,6 +93,9 @@ class LambdaCallback(Callback):
     """Call ``on_epoch_end(epoch, logs)`` after every epoch: for progress bars and logging."""
 
     def __init__(self, on_epoch_end: Callable[[int, dict[str, float]], None]) -> None:
+        if not callable(on_epoch_end):
+            raise TypeError(f"on_epoch_end must be a function of (epoch, logs), got "
+                            f"{type(on_epoch_end).__name__}")
         self.function = on_epoch_end
 
     def on_epoch_end(self, training: Training, epoch: int, logs: dict[str, float]) -> None:

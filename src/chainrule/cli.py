@@ -36,6 +36,15 @@ class UserError(click.ClickException):
         super().__init__(" ".join(str(message).split()))
 
 
+class Interrupted(click.ClickException):
+    """Ctrl-C: one line on stderr (what was kept, if anything), exit code 130."""
+
+    exit_code = 130
+
+    def show(self, file=None) -> None:
+        click.echo(self.message, err=True)
+
+
 class _OneLineUsage:
     """Turn click's usage errors (bad option, missing argument) into one-line ``UserError``."""
 
@@ -55,6 +64,12 @@ class Command(_OneLineUsage, click.Command):
 
 class Group(_OneLineUsage, click.Group):
     command_class = Command
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted") from None
 
     def resolve_command(self, ctx, args):
         try:
@@ -82,7 +97,8 @@ def main() -> None:
 
 @main.command()
 @click.argument("problems", nargs=-1, type=click.Choice(list(PROBLEMS)))
-@click.option("--seed", default=0, show_default=True, help="Seed for the initial weights.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed for the initial weights.")
 def demo(problems: tuple[str, ...], seed: int) -> None:
     """Train the problems from our users' questions with default settings.
 
@@ -152,15 +168,38 @@ def user_errors(command: Callable) -> Callable:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                return command(*args, **kwargs)
+                result = command(*args, **kwargs)
             except (ValueError, TypeError) as error:
                 raise UserError(str(error)) from None
-            finally:
-                if not kwargs.get("quiet"):
-                    for message in dict.fromkeys(str(w.message) for w in caught):
-                        click.echo("warning: " + " ".join(message.split()), err=True)
+            except OSError as error:  # a file that cannot be read or written
+                where = f" ({error.filename})" if error.filename else ""
+                raise UserError(f"{error.strerror or error}{where}") from None
+            except MemoryError:
+                raise UserError("out of memory; use a smaller network or batch, or fewer "
+                                "rows") from None
+            except SystemExit:  # doctor's and gradcheck's verdicts (an error: one line only)
+                _echo_warnings(caught, kwargs.get("quiet"))
+                raise
+        _echo_warnings(caught, kwargs.get("quiet"))
+        return result
 
     return run
+
+
+def _echo_warnings(caught: list, quiet: bool) -> None:
+    """One ``warning:`` line per distinct warning, in our words (NumPy's own floating-point
+    warnings, "overflow encountered in ...", are said once, plainly)."""
+    if quiet:
+        return
+    lines = []
+    for w in caught:
+        message = " ".join(str(w.message).split())
+        if issubclass(w.category, RuntimeWarning) and "encountered in" in message:
+            message = ("a computation overflowed or was undefined (values near the limits of "
+                       "floating point?); scale the data")
+        lines.append(message)
+    for message in dict.fromkeys(lines):
+        click.echo("warning: " + message, err=True)
 
 
 def output_options(command: Callable) -> Callable:
@@ -204,7 +243,7 @@ def model_options(command: Callable) -> Callable:
         click.option("--restarts", type=click.IntRange(min=1),
                      help="Copies trained together from different initial weights; the best "
                           "is kept [default: 16 for small problems, else 1]."),
-        click.option("--seed", type=int, default=0, show_default=True,
+        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Seed for the weights, the validation split and shuffling."),
         click.option("--validation", type=click.FloatRange(0, 1, max_open=True),
                      help="Fraction of rows held out for validation [default: 0.2, or none for "
@@ -282,7 +321,7 @@ def _echo_table(rows: list[tuple[str, str]]) -> None:
         click.echo(f"{key:<{width}}  {value}")
 
 
-def _check_plot(plot: str | None) -> None:
+def _check_plot(plot: str | None, inputs: tuple[str, ...] = ()) -> None:
     if plot is None:
         return
     from .plotting import INSTALL, require_matplotlib
@@ -291,9 +330,28 @@ def _check_plot(plot: str | None) -> None:
         require_matplotlib()
     except ImportError:
         raise UserError(INSTALL) from None
-    directory = os.path.dirname(os.path.abspath(plot))
+    _check_output(plot, "--plot", inputs)
+
+
+def _check_output(path: str | None, option: str, inputs: tuple[str, ...] = ()) -> None:
+    """Refuse, before any work is done, an output file that cannot be written: a folder, a
+    missing or read-only folder, something other than a regular file, or one of the inputs."""
+    if path is None:
+        return
+    if not path.strip():
+        raise UserError(f"{option} needs a file name, got {path!r}")
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise UserError(f"{option} {path} is a folder; give a file name inside it")
+    directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise UserError(f"cannot write the plot {plot}: directory {directory} does not exist")
+        raise UserError(f"{option} {path}: the folder {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {path}: the folder {directory} is not writable")
+    if os.path.lexists(path) and not os.path.isfile(path):
+        raise UserError(f"{option} {path} exists and is not a regular file")
+    for name in inputs:
+        if os.path.isfile(name) and os.path.isfile(path) and os.path.samefile(name, path):
+            raise UserError(f"{option} {path} is the input {name}; it would be overwritten")
 
 
 def _read(data: str, target: str | None, **kwargs):
@@ -413,7 +471,9 @@ def train(data: str, out: str | None, plot: str | None, quiet: bool, verbose: bo
       chainrule train houses.parquet --target price --layers 32,16 --weight-decay 1e-3
       chainrule train data.npy --target 4 --task classification --json
     """
-    _check_plot(plot)
+    out = os.path.splitext(os.path.basename(data))[0] + ".chainrule" if out is None else out
+    _check_output(out, "--out", (data,))
+    _check_plot(plot, (data, out))
     start = time.perf_counter()
     table, model, train_rows, val_rows, notes = _prepare(data, options)
     auto_decay = options["weight_decay"] is None
@@ -421,15 +481,22 @@ def train(data: str, out: str | None, plot: str | None, quiet: bool, verbose: bo
     train_table = table.take(train_rows)
     val_table = table.take(val_rows) if len(val_rows) else None
     callbacks = _progress_callbacks(options["epochs"], quiet, verbose, as_json)
-    history = model.fit(train_table, validation=val_table, callbacks=callbacks, **fit_kwargs)
-    train_metrics = model.evaluate(train_table, train_table.target)
-    val_metrics = model.evaluate(val_table, val_table.target) if val_table is not None else None
+    history = None
+    try:
+        history = model.fit(train_table, validation=val_table, callbacks=callbacks, **fit_kwargs)
+        train_metrics = model.evaluate(train_table, train_table.target)
+        val_metrics = (model.evaluate(val_table, val_table.target) if val_table is not None
+                       else None)
+    except KeyboardInterrupt as error:  # fit kept the best weights so far: save them
+        _save_interrupted(model, out, getattr(error, "history", history), data, options["seed"])
     refit = None
     if options["refit"] and history.best_epoch is not None:
         refit = {"epochs": history.best_epoch + 1, "rows": table.n_samples}
         decay = WEIGHT_DECAY_ROWS / table.n_samples if auto_decay else options["weight_decay"]
-        model = _refit(table, {**options, "weight_decay": decay}, refit["epochs"])
-    out = out or os.path.splitext(os.path.basename(data))[0] + ".chainrule"
+        try:
+            model = _refit(table, {**options, "weight_decay": decay}, refit["epochs"])
+        except KeyboardInterrupt:  # the model of the first training is the best so far
+            _save_interrupted(model, out, history, data, options["seed"])
     from .io import architecture
 
     net = model.network
@@ -489,6 +556,20 @@ def train(data: str, out: str | None, plot: str | None, quiet: bool, verbose: bo
     _echo_table(rows)
     if verbose and history.learned is not None:
         click.echo(f"every training target met within tolerance: {history.learned}")
+
+
+def _save_interrupted(model, out: str, history, data: str, seed: int) -> None:
+    """After Ctrl-C in training: save the best model so far to ``out`` (atomically), say where
+    and after how many epochs, and exit with code 130."""
+    if history is None:  # interrupted before any training
+        raise Interrupted("interrupted before training started; nothing saved")
+    best = getattr(history, "best_epoch", None)
+    model.metadata = _finite({"data": data, "epochs": history.epochs, "best_epoch": best,
+                              "stopped_because": history.stopped_because, "seed": seed})
+    model.save(out)
+    kept = "" if best is None else f" (the weights of epoch {best + 1})"
+    raise Interrupted(f"interrupted after {history.epochs} epochs: saved the best model so far"
+                      f"{kept} to {out}")
 
 
 def _progress_callbacks(epochs: int | None, quiet: bool, verbose: bool, as_json: bool) -> list:
@@ -604,6 +685,7 @@ def predict(model_path: str, data: str, out: str | None, target: str | None,
     import csv
     import io as text_io
 
+    _check_output(out, "--out", (model_path, data))
     model = _load(model_path)
     if target is None and data.lower().endswith(".npy"):
         target = model.target  # the column index it was trained with, skipped if present
@@ -700,8 +782,9 @@ def export(model_path: str, fmt: str, out: str | None, dtype: str, opset: int | 
         from .export import model_to_onnx
     except ImportError as error:
         raise UserError(str(error)) from None
+    out = str(Path(model_path).with_suffix(".onnx")) if out is None else out
+    _check_output(out, "--out", (model_path,))
     model = _load(model_path)
-    out = out or str(Path(model_path).with_suffix(".onnx"))
     dtype = dtype or model.network.dtype.name
     try:
         model_to_onnx(model, out, dtype=dtype, opset=opset)
@@ -772,7 +855,7 @@ def doctor(data: str, plot: str | None, quiet: bool, verbose: bool, as_json: boo
     """
     from .explain import diagnose, format_findings
 
-    _check_plot(plot)
+    _check_plot(plot, (data,))
     table, model, train_rows, val_rows, _ = _prepare(data, options)
     train_table = table.take(train_rows)
     X = model.inputs(train_table)
@@ -933,7 +1016,8 @@ def gradcheck(specs: tuple[str, ...], step_spec: str | None, learning_rate: floa
 @click.option("--activation", help="Hidden activation [default: the problem's].")
 @click.option("--samples", type=click.IntRange(min=4), help="Points of spirals, circles, moons.")
 @click.option("--noise", type=click.FloatRange(min=0), help="Noise of spirals, circles, moons.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the weights.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the weights.")
 @click.option("--port", type=click.IntRange(0, 65535), default=0,
               help="Port on 127.0.0.1 [default: a free one].")
 @click.option("--no-browser", is_flag=True, help="Print the address only; do not open it.")
@@ -972,3 +1056,7 @@ def playground(problem: str, no_browser: bool, **options: Any) -> None:
     finally:
         server.session.close()
         server.server_close()
+
+
+if __name__ == "__main__":
+    main()

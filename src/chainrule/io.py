@@ -43,13 +43,18 @@ nothing in it is ever executed.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import tempfile
+import time
 from typing import Any
 
 import numpy as np
 
+from . import checks
 from .activations import ACTIVATIONS, activation_name
+from .archive import Archive, ArchiveError
 from .data import TASKS, Model, Preprocessor, Standardizer
 from .data.targets import _float_list
 from .losses import LOSSES
@@ -61,6 +66,7 @@ META_KEYS = {"format", "format_version", "chainrule_version", "architecture", "p
              "task", "classes", "feature_names", "target", "input_range", "metadata"}
 MAX_LAYERS = 1000
 MAX_UNITS = 1_000_000
+MAX_META_CHARS = 1 << 22  # characters of the meta JSON (4 Mi; 16 MiB as stored)
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -141,13 +147,19 @@ def atomic_write(path: str | os.PathLike, write) -> None:
     """Call ``write(file)`` on a temporary file beside ``path``, then move it onto ``path``.
 
     The data are fsynced before ``os.replace``, so readers see the old file or the complete new
-    one. On any error the temporary file is removed and ``path`` is left untouched.
+    one. On any error the temporary file is removed and ``path`` is left untouched. The
+    temporary file's name holds the writer's process id (``.NAME.PID-XXXXXXXX.tmp``); after a
+    successful write, those that writers killed mid-save (their process gone) left beside
+    ``path`` are removed.
     """
-    path = os.fspath(path)
+    path = checks.path(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise ValueError(f"cannot write {path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    if os.path.isdir(path) or path.endswith(("/", os.sep)):
+        raise ValueError(f"cannot write {path}: it is a folder; give a file name")
+    base = os.path.basename(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{base}.{os.getpid()}-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -161,6 +173,7 @@ def atomic_write(path: str | os.PathLike, write) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    _remove_stale_temporaries(directory, base)
     try:  # make the rename itself durable (not possible on every platform)
         dir_fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -171,6 +184,44 @@ def atomic_write(path: str | os.PathLike, write) -> None:
         pass
     finally:
         os.close(dir_fd)
+
+
+STALE_SECONDS = 3600  # where process ids cannot be checked: temporary files older than this
+
+
+def _remove_stale_temporaries(directory: str, base: str) -> None:
+    """Remove the temporary files of ``base`` whose writer no longer runs (killed mid-save)."""
+    pattern = re.compile(rf"\.{re.escape(base)}\.(\d+)-[a-z0-9_]+\.tmp")
+    try:
+        names = [entry.name for entry in os.scandir(directory)
+                 if entry.name.startswith(f".{base}.") and pattern.fullmatch(entry.name)]
+    except OSError:
+        return
+    for name in names:
+        stale = os.path.join(directory, name)
+        try:
+            if _writer_gone(int(pattern.fullmatch(name).group(1)), stale):
+                os.unlink(stale)
+        except OSError:
+            pass  # removed meanwhile, or not ours to remove
+
+
+def _writer_gone(pid: int, path: str) -> bool:
+    if pid == os.getpid():
+        return False  # another thread of this process may be writing it
+    if os.name != "posix":
+        return time.time() - os.path.getmtime(path) > STALE_SECONDS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    try:  # Linux: a killed writer whose parent has not reaped it yet is a zombie
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -196,7 +247,7 @@ def load_model(path: str | os.PathLike) -> Model:
     ValueError
         For a missing, truncated, corrupted, tampered, newer-format or non-chainrule file.
     """
-    path = os.fspath(path)
+    path = checks.path(path)
     arrays, meta = _read(path)
     try:
         return _model(arrays, meta)
@@ -205,23 +256,54 @@ def load_model(path: str | os.PathLike) -> Model:
 
 
 def _read(path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """The archive's arrays and its parsed meta; every failure becomes one ValueError."""
+    """The archive's arrays and its parsed meta; every failure becomes one ValueError.
+
+    Nothing is inflated unchecked (:mod:`chainrule.archive`): the meta entry is read first,
+    capped at ``MAX_META_CHARS`` characters; the arrays only once their names match the
+    architecture it promises, their ``.npy`` headers its shapes and dtype, and their declared
+    sizes those arrays exactly, and once the whole fits in the memory budget.
+    """
     if not os.path.isfile(path):
         raise ValueError(f"no such model file: {path}")
     with open(path, "rb") as f:
         if f.read(4) != b"PK\x03\x04":
             raise ValueError(f"{path} is not a chainrule model file (not an .npz archive)")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
+        with Archive(path, max_entries=2 * MAX_LAYERS + 1) as archive:
+            if "meta" not in archive.names:
+                raise ValueError(f"{path} is not a chainrule model file (no JSON 'meta' "
+                                 "string)")
+            parsed = _parse_meta(archive.read("meta", _meta_shape, 4 * MAX_META_CHARS), path)
+            promised = _promised_arrays(_dict(parsed.get("architecture"), "architecture"))
+            _check_names(set(archive.names) - {"meta"}, set(promised))
+            checks.check_memory(2 * sum(math.prod(shape) * dtype.itemsize
+                                        for shape, dtype in promised.values()),
+                                f"the model file {path}")
+            arrays = {name: archive.read(name, _expect(name, *promised[name]))
+                      for name in promised}
+    except ArchiveError as error:
+        raise ValueError(f"{path} is not a chainrule model file (unreadable archive: "
+                         f"{error})") from None
+    except ValueError as error:
+        message = str(error)
+        if message.startswith(path):
+            raise
+        raise ValueError(f"{path} is not a valid chainrule model: {message}") from None
     except Exception as error:  # corrupt archives raise many types: zipfile, zlib, OSError...
         raise ValueError(f"{path} is not a chainrule model file (unreadable archive: "
                          f"{type(error).__name__}: {error})") from None
-    meta = arrays.pop("meta", None)
-    if meta is None or meta.dtype.kind != "U" or meta.shape != ():
-        raise ValueError(f"{path} is not a chainrule model file (no JSON 'meta' string)")
+    return arrays, parsed
+
+
+def _meta_shape(shape: tuple[int, ...], dtype: np.dtype) -> None:
+    if shape != () or dtype.kind != "U":
+        raise ValueError("no JSON 'meta' string (the meta entry is not one string)")
+
+
+def _parse_meta(meta: np.ndarray, path: str) -> dict[str, Any]:
+    """The meta JSON, its format and version checked."""
     try:
-        parsed = json.loads(str(meta), parse_constant=_refuse_constant)
+        parsed = json.loads(str(meta[()]), parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as error:
         raise ValueError(f"{path} is not a valid chainrule model: meta is not valid JSON "
                          f"({error})") from None
@@ -235,7 +317,47 @@ def _read(path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     if version > FORMAT_VERSION:
         raise ValueError(f"{path} has model format {version}, newer than this chainrule reads "
                          f"({FORMAT_VERSION}); upgrade chainrule")
-    return arrays, parsed
+    return parsed
+
+
+def _promised_arrays(arch: dict[str, Any]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """The shape and dtype of every array the architecture needs: ``W1, b1, ...``."""
+    if set(arch) != {"sizes", "activations", "output_activation", "loss", "dtype"}:
+        raise ValueError("architecture must have sizes, activations, output_activation, loss "
+                         "and dtype")
+    sizes = arch["sizes"]
+    if not (isinstance(sizes, list) and 2 <= len(sizes) <= MAX_LAYERS + 1 and all(
+            isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= MAX_UNITS
+            for s in sizes)):
+        raise ValueError(f"sizes must be a list of 2 or more positive integers, got "
+                         f"{str(sizes)[:200]}")
+    if arch["dtype"] not in ("float32", "float64"):
+        raise ValueError(f"dtype must be float32 or float64, got {str(arch['dtype'])[:50]!r}")
+    dtype = np.dtype(arch["dtype"])
+    promised = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
+        promised[f"W{i}"] = ((n_in, n_out), dtype)
+        promised[f"b{i}"] = ((n_out,), dtype)
+    return promised
+
+
+def _check_names(found: set[str], expected: set[str]) -> None:
+    if found != expected:
+        extra, missing = sorted(found - expected), sorted(expected - found)
+        raise ValueError("the arrays do not match the architecture"
+                         + (f"; missing {', '.join(missing[:10])}" if missing else "")
+                         + (f"; unexpected {', '.join(extra[:10])}" if extra else ""))
+
+
+def _expect(name: str, shape: tuple[int, ...], dtype: np.dtype):
+    """A header check: the array ``name`` must have ``shape`` and ``dtype``."""
+    def check(found_shape: tuple[int, ...], found_dtype: np.dtype) -> None:
+        if found_dtype.hasobject:
+            raise ValueError(f"{name} holds Python objects (pickled objects are never loaded)")
+        if found_shape != shape or found_dtype != dtype:
+            raise ValueError(f"{name} has shape {found_shape} and dtype {found_dtype}, but the "
+                             f"architecture needs {shape} and {dtype}")
+    return check
 
 
 def _refuse_constant(name: str) -> None:
@@ -313,42 +435,22 @@ def _dict(value: Any, what: str) -> dict[str, Any]:
 
 
 def _network(arrays: dict[str, np.ndarray], arch: dict[str, Any]) -> Network:
-    if set(arch) != {"sizes", "activations", "output_activation", "loss", "dtype"}:
-        raise ValueError("architecture must have sizes, activations, output_activation, loss "
-                         "and dtype")
+    """The network: architecture and arrays already match (:func:`_read` checked them)."""
     sizes = arch["sizes"]
-    if not (isinstance(sizes, list) and 2 <= len(sizes) <= MAX_LAYERS + 1 and all(
-            isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= MAX_UNITS
-            for s in sizes)):
-        raise ValueError(f"sizes must be a list of 2 or more positive integers, got {sizes!r}")
     hidden = arch["activations"]
     names = [*hidden, arch["output_activation"]] if isinstance(hidden, list) else None
     if names is None or len(hidden) != len(sizes) - 2 or not all(
             isinstance(n, str) and n in ACTIVATIONS for n in names):
         raise ValueError(f"activations must name {len(sizes) - 2} built-in activation(s) and "
-                         f"output_activation one more, got {hidden!r}, "
-                         f"{arch['output_activation']!r}")
-    if arch["loss"] not in LOSSES:
-        raise ValueError(f"unknown loss {arch['loss']!r}")
-    if arch["dtype"] not in ("float32", "float64"):
-        raise ValueError(f"dtype must be float32 or float64, got {arch['dtype']!r}")
-    expected = {f"{p}{i}" for i in range(1, len(sizes)) for p in "Wb"}
-    if set(arrays) != expected:
-        extra, missing = set(arrays) - expected, expected - set(arrays)
-        raise ValueError("the arrays do not match the architecture"
-                         + (f"; missing {', '.join(sorted(missing))}" if missing else "")
-                         + (f"; unexpected {', '.join(sorted(extra))}" if extra else ""))
-    dtype = np.dtype(arch["dtype"])
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
-        for name, shape in ((f"W{i}", (n_in, n_out)), (f"b{i}", (n_out,))):
-            array = arrays[name]
-            if array.shape != shape or array.dtype != dtype:
-                raise ValueError(f"{name} has shape {array.shape} and dtype {array.dtype}, but "
-                                 f"the architecture needs {shape} and {dtype}")
-            if not np.all(np.isfinite(array)):
-                raise ValueError(f"{name} holds NaN or inf")
+                         f"output_activation one more, got {str(hidden)[:200]}, "
+                         f"{str(arch['output_activation'])[:50]!r}")
+    if not isinstance(arch["loss"], str) or arch["loss"] not in LOSSES:
+        raise ValueError(f"unknown loss {str(arch['loss'])[:50]!r}")
+    for name, array in arrays.items():
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} holds NaN or inf")
     net = Network(sizes, activation=hidden, output_activation=names[-1], loss=arch["loss"],
-                  seed=0, dtype=dtype)
+                  seed=0, dtype=arch["dtype"])
     for i, layer in enumerate(net.layers, start=1):
         layer.weights[...] = arrays[f"W{i}"]
         layer.bias[...] = arrays[f"b{i}"]

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import checks
+
 Initializer = Callable[[np.random.Generator, int, int, tuple[int, ...]], np.ndarray]
 
 
@@ -61,6 +63,12 @@ class Uniform:
 
     low: float = -0.5
     high: float = 0.5
+
+    def __post_init__(self) -> None:
+        low = checks.number(self.low, "low", minimum=-np.inf)
+        high = checks.number(self.high, "high", minimum=-np.inf)
+        if not low < high:
+            raise ValueError(f"Uniform needs low < high, got low={low!r}, high={high!r}")
 
     def __call__(self, rng: np.random.Generator, n_in: int, n_out: int, shape: tuple[int, ...]):
         return rng.uniform(self.low, self.high, size=shape)

@@ -11,15 +11,15 @@ import warnings
 
 import numpy as np
 
+from .. import checks
+
 Array = np.ndarray
 NOT_FINITE = "X contains NaN or inf; remove or impute those samples"
 
 
 def input_array(X: Array, n_inputs: int) -> Array:
     """``X`` as a numeric ``(n, n_inputs)`` array with at least one row, or a ValueError."""
-    X = np.asarray(X)
-    if X.dtype.kind not in "biuf":
-        raise ValueError(f"X must be numeric, got dtype {X.dtype}")
+    X = checks.numeric_array(X, "X")
     if X.ndim == 1 and n_inputs == 1:
         X = X[:, None]
     if X.ndim != 2 or X.shape[1] != n_inputs:
@@ -38,7 +38,7 @@ def targets(loss: str, y: Array, n_out: int, dtype: np.dtype) -> Array:
     ``y`` of shape ``(n,)`` is one target per sample: for one output it becomes a column, for
     ``cross_entropy`` it holds integer class labels ``0 .. n_out - 1``.
     """
-    y = np.asarray(y)
+    y = checks.as_array(y, "y")
     if y.dtype.kind not in "biuf":
         raise ValueError(
             f"targets must be numeric, got dtype {y.dtype}; encode class labels as "
@@ -71,7 +71,7 @@ def targets(loss: str, y: Array, n_out: int, dtype: np.dtype) -> Array:
             f"{y.min()}; use loss='mse' with output_activation='identity' for targets "
             "that can be negative"
         )
-    return y.astype(dtype, copy=False)
+    return checks.cast(y, dtype, "y")
 
 
 def _class_targets(y: Array, n_out: int, dtype: np.dtype) -> Array:
@@ -94,20 +94,23 @@ def _class_targets(y: Array, n_out: int, dtype: np.dtype) -> Array:
             f"cross_entropy targets must be labels of shape (n,) or one-hot rows of shape "
             f"(n, {n_out}), got {y.shape}"
         )
-    if y.min() < 0 or not np.allclose(y.sum(axis=1), 1.0):
-        raise ValueError("cross_entropy one-hot targets must be non-negative rows that sum to 1")
-    return y.astype(dtype, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if y.min() < 0 or not np.allclose(y.sum(axis=1), 1.0):
+            raise ValueError(
+                "cross_entropy one-hot targets must be non-negative rows that sum to 1")
+    return checks.cast(y, dtype, "y")
 
 
 def sample_weights(sample_weight: Array | None, n: int, dtype: np.dtype) -> float | Array:
     """Per-sample loss weights ``c`` with ``sum(c) = 1``: ``1/n``, or a ``(n, 1)`` column."""
     if sample_weight is None:
         return 1.0 / n
-    w = np.asarray(sample_weight, dtype=dtype)
+    w = checks.cast(checks.numeric_array(sample_weight, "sample_weight"), dtype, "sample_weight")
     if w.shape != (n,):
         raise ValueError(f"sample_weight must have shape ({n},), got {w.shape}")
-    if not np.all(np.isfinite(w)) or w.min() < 0 or w.sum() <= 0:
+    if not np.all(np.isfinite(w)) or w.min() < 0 or w.max() <= 0:
         raise ValueError("sample_weight must be finite, non-negative and not all zero")
+    w = w / w.max()  # then the sum cannot overflow
     return (w / w.sum())[:, None]
 
 
@@ -138,6 +141,23 @@ def column_range(X: Array, block: int = 1 << 18) -> tuple[Array, Array]:
                     np.minimum(low, lows, out=low)
                     np.maximum(high, highs, out=high)
     return low, high
+
+
+def warn_if_not_finite(values: Array | list[Array], what: str,
+                       X_range: tuple[Array, Array]) -> None:
+    """Warn (ours, not NumPy's overflow warning) when ``values`` (an array or a list of them)
+    hold inf or NaN."""
+    arrays = values if isinstance(values, list) else [values]
+    if all(np.isfinite(v).all() for v in arrays):
+        return
+    dtype = arrays[0].dtype
+    largest = float(max(np.abs(X_range[0]).max(), np.abs(X_range[1]).max()))
+    warnings.warn(
+        f"the {what} hold inf or NaN: the computation overflowed {dtype} (inputs as "
+        f"large as {largest:g}); scale the inputs to a few units, as in training",
+        checks.NumericalWarning,
+        stacklevel=3,
+    )
 
 
 def warn_if_outside(X: Array, X_range: tuple[Array, Array],

@@ -18,13 +18,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import checks
 from . import inputs
 from .activations import ActivationLike, activation_name, get_activation
-from .initializers import Initializer, get_initializer, warn_if_symmetric
+from .initializers import Initializer, Uniform, get_initializer, warn_if_symmetric
 from .layers import Dense, parameter_views
 from .losses import Loss, get_loss
 
 Array = np.ndarray
+PREDICT_BLOCK = 1 << 22  # numbers in the activations of a block of rows predict computes at once
 
 
 def forward(layers: Sequence[Dense], X: Array) -> Array:
@@ -46,13 +48,7 @@ def backward(layers: Sequence[Dense], dZ: Array) -> list[tuple[Array, Array]]:
     return grads[::-1]
 
 
-def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
-    """A ``np.random.Generator`` from a seed, or the generator itself."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is not None and not isinstance(seed, int | np.integer):
-        raise TypeError(f"seed must be an int, a numpy Generator or None, got {seed!r}")
-    return np.random.default_rng(seed)
+as_generator = checks.seed  # a ``np.random.Generator`` from a seed, or the generator itself
 
 
 class Network:
@@ -84,6 +80,14 @@ class Network:
     layers : list of Dense
         ``layers[i].weights`` of shape ``(n_in, n_out)`` and ``layers[i].bias`` of ``(n_out,)``:
         views into one flat buffer of all parameters (``buffer``, shape ``(1, P)``).
+    history_ : History
+        The History of the last :meth:`fit`, also when it was interrupted (Ctrl-C).
+
+    Raises
+    ------
+    ValueError
+        For sizes whose weights would not fit in the memory budget
+        (:func:`chainrule.set_memory_limit`), among other bad arguments.
     """
 
     def __init__(
@@ -96,8 +100,10 @@ class Network:
         seed: int | np.random.Generator | None = 0,
         dtype: str | np.dtype = "float64",
     ) -> None:
-        self.sizes = _check_sizes(sizes)
+        self.sizes = checks.sizes(sizes)
         self.dtype = _check_dtype(dtype)
+        checks.check_memory(checks.network_bytes(self.sizes, self.dtype.itemsize),
+                            f"a network of sizes {self.sizes}")
         hidden = _per_layer(activation, len(self.sizes) - 2)
         activations = [get_activation(a) for a in hidden] + [get_activation(output_activation)]
         if any(activation_name(a) == "softmax" for a in activations[:-1]):
@@ -120,11 +126,23 @@ class Network:
         ``copies``, for stacked layers, selects which copies (first axis) to redraw.
         """
         rows = ... if copies is None else copies
+        trusted = isinstance(self.init, str | Uniform)  # the built-in ones: no check needed
         for layer in layers:
             init = get_initializer(self.init, activation_name(layer.activation))
             shape = layer.weights[rows].shape
-            layer.weights[rows] = init(self.rng, layer.n_in, layer.n_out, shape)
+            values = init(self.rng, layer.n_in, layer.n_out, shape)
             layer.bias[rows] = 0
+            if trusted:
+                layer.weights[rows] = values
+                continue
+            try:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    layer.weights[rows] = checks.numeric_array(values, "init's weights")
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"init(rng, n_in, n_out, shape) must return numbers of shape "
+                                 f"{shape}; {error}") from None
+            if not np.all(np.isfinite(layer.weights[rows])):
+                raise ValueError("init returned NaN or inf initial weights")
 
     @property
     def shapes(self) -> list[tuple[int, int]]:
@@ -180,31 +198,56 @@ class Network:
     def predict(self, X: Array) -> Array:
         """Network outputs for the rows of ``X``: shape ``(n, n_out)``.
 
-        Warns when ``X`` lies far outside the range of the training inputs.
+        Large inputs go through a block of rows at a time, so that memory holds one block's
+        activations. Warns when ``X`` lies far outside the range of the training inputs, and
+        when the outputs overflow to inf or NaN.
         """
         X, input_range = self._checked_inputs_and_range(X)
-        inputs.warn_if_outside(X, input_range, self.input_range_)
-        with np.errstate(over="ignore"):  # a saturated sigmoid's exp(-z) may overflow to inf
-            return forward(self.layers, X)
+        n, rows = X.shape[0], max(1, PREDICT_BLOCK // sum(self.sizes))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            inputs.warn_if_outside(X, input_range, self.input_range_)
+            if n <= rows:
+                A = forward(self.layers, X)
+            else:
+                checks.check_memory(n * self.n_outputs * self.dtype.itemsize,
+                                    f"the predictions for {n} rows")
+                A = np.empty((n, self.n_outputs), self.dtype)
+                for first in range(0, n, rows):
+                    A[first : first + rows] = forward(self.layers, X[first : first + rows])
+        inputs.warn_if_not_finite(A, "outputs", input_range)
+        return A
 
     def loss(self, X: Array, y: Array, sample_weight: Array | None = None) -> float:
         """The loss on ``(X, y)``: mean over samples (weighted by ``sample_weight``)."""
-        X, Y, c = self.check_data(X, y, sample_weight)
+        X, Y, c, input_range = self._checked_data_and_range(X, y, sample_weight)
+        self._check_memory(X.shape[0], backward=False)
         out = self.layers[-1]
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             forward(self.layers, X)
-            return float(self.loss_function.value(out.Z, out.A, Y, c))
+            value = np.asarray(self.loss_function.value(out.Z, out.A, Y, c))
+        inputs.warn_if_not_finite(value, "loss", input_range)
+        return float(value)
 
     def gradients(
         self, X: Array, y: Array, sample_weight: Array | None = None
     ) -> list[tuple[Array, Array]]:
         """Gradients of :meth:`loss` by backpropagation: ``[(dW, db), ...]``, one per layer."""
-        X, Y, c = self.check_data(X, y, sample_weight)
+        X, Y, c, input_range = self._checked_data_and_range(X, y, sample_weight)
+        self._check_memory(X.shape[0], backward=True)
         out = self.layers[-1]
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             forward(self.layers, X)
-            return backward(self.layers, self.loss_function.delta(out.Z, out.A, Y, c,
-                                                                  out.activation))
+            grads = backward(self.layers, self.loss_function.delta(out.Z, out.A, Y, c,
+                                                                   out.activation))
+        inputs.warn_if_not_finite([g for pair in grads for g in pair], "gradients", input_range)
+        return grads
+
+    def _check_memory(self, rows: int, backward: bool) -> None:
+        """Refuse a pass over ``rows`` samples whose activations would not fit in memory."""
+        checks.check_memory(
+            checks.activation_bytes(self.sizes, rows, 1, self.dtype.itemsize, backward)
+            + backward * self.n_parameters * self.dtype.itemsize,
+            f"a {'backward' if backward else 'forward'} pass over {rows} samples")
 
     def fit(self, X: Array, y: Array, **kwargs):
         """Train on ``(X, y)``; see :func:`chainrule.training.fit` for the arguments."""
@@ -237,7 +280,7 @@ class Network:
         X = inputs.input_array(X, self.n_inputs)
         if not np.all(np.isfinite(X)):
             raise ValueError(inputs.NOT_FINITE)
-        return X.astype(self.dtype, copy=False)
+        return checks.cast(X, self.dtype, "X")
 
     def check_data(
         self, X: Array, y: Array, sample_weight: Array | None = None
@@ -266,7 +309,7 @@ class Network:
         low, high = inputs.column_range(X)
         if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
             raise ValueError(inputs.NOT_FINITE)
-        return X.astype(self.dtype, copy=False), (low.astype(self.dtype), high.astype(self.dtype))
+        return checks.cast(X, self.dtype, "X"), (low.astype(self.dtype), high.astype(self.dtype))
 
     def __repr__(self) -> str:
         acts = "-".join(activation_name(layer.activation) for layer in self.layers)
@@ -276,25 +319,14 @@ class Network:
         )
 
 
-def _check_sizes(sizes: Sequence[int]) -> list[int]:
-    try:
-        sizes = [int(s) for s in sizes]
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"sizes must be a sequence of integers like [2, 2, 1], got {sizes!r}"
-        ) from None
-    if len(sizes) < 2:
-        raise ValueError(f"sizes needs at least an input and an output size, got {sizes}")
-    if min(sizes) < 1:
-        raise ValueError(f"every layer needs at least one unit, got sizes {sizes}")
-    return sizes
-
-
 def _check_dtype(dtype: str | np.dtype) -> np.dtype:
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    return dtype
+    try:
+        checked = None if dtype is None else np.dtype(dtype)
+    except (TypeError, ValueError):
+        checked = None
+    if checked not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+    return checked
 
 
 def _per_layer(activation, n_hidden: int) -> list:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import checks
+
 Array = np.ndarray
 
 
@@ -28,9 +30,7 @@ class Optimizer:
     def __init__(self, learning_rate: float | None = None) -> None:
         if learning_rate is None:
             learning_rate = self.default_learning_rate
-        if not (np.isfinite(learning_rate) and learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive number, got {learning_rate}")
-        self.learning_rate = float(learning_rate)
+        self.learning_rate = checks.number(learning_rate, "learning_rate", strict=True)
         self.state: list[dict[str, Array]] | None = None
 
     def step(self, params: list[Array], grads: list[Array]) -> None:
@@ -85,12 +85,10 @@ class SGD(Optimizer):
         self, learning_rate: float | None = None, momentum: float = 0.0, nesterov: bool = False
     ) -> None:
         super().__init__(learning_rate)
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-        if nesterov and momentum == 0:
+        self.momentum = _fraction(momentum, "momentum")
+        self.nesterov = checks.flag(nesterov, "nesterov")
+        if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
-        self.momentum = momentum
-        self.nesterov = nesterov
 
     def init_state(self, p: Array) -> dict[str, Array]:
         return {"v": np.zeros_like(p)} if self.momentum else {}
@@ -116,7 +114,8 @@ class Adam(Optimizer):
     def __init__(self, learning_rate: float | None = None, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-8) -> None:
         super().__init__(learning_rate)
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.beta_1, self.beta_2 = _fraction(beta_1, "beta_1"), _fraction(beta_2, "beta_2")
+        self.epsilon = checks.number(epsilon, "epsilon", strict=True)
 
     def init_state(self, p: Array) -> dict[str, Array]:
         # one step count per row, so that restarted copies (rows) count from 0 again
@@ -143,7 +142,8 @@ class RMSprop(Optimizer):
     def __init__(self, learning_rate: float | None = None, rho: float = 0.99,
                  epsilon: float = 1e-8) -> None:
         super().__init__(learning_rate)
-        self.rho, self.epsilon = rho, epsilon
+        self.rho = _fraction(rho, "rho")
+        self.epsilon = checks.number(epsilon, "epsilon", strict=True)
 
     def init_state(self, p: Array) -> dict[str, Array]:
         return {"v": np.zeros_like(p)}
@@ -170,8 +170,12 @@ class Rprop(Optimizer):
     def __init__(self, learning_rate: float | None = None, eta_minus: float = 0.5,
                  eta_plus: float = 1.2, step_min: float = 1e-6, step_max: float = 50.0) -> None:
         super().__init__(learning_rate)
-        self.eta_minus, self.eta_plus = eta_minus, eta_plus
-        self.step_min, self.step_max = step_min, step_max
+        self.eta_minus = checks.number(eta_minus, "eta_minus", strict=True)
+        self.eta_plus = checks.number(eta_plus, "eta_plus", minimum=1)
+        if self.eta_minus >= 1:
+            raise ValueError(f"eta_minus must be below 1 (a step that shrinks), got {eta_minus}")
+        self.step_min = checks.number(step_min, "step_min")
+        self.step_max = checks.number(step_max, "step_max", minimum=self.step_min, strict=True)
 
     def init_state(self, p: Array) -> dict[str, Array]:
         return {"previous": np.zeros_like(p), "step": np.full_like(p, self.learning_rate)}
@@ -184,6 +188,14 @@ class Rprop(Optimizer):
         g = np.where(agreement < 0, 0, g)  # a flipped sign: no step now
         p -= np.sign(g) * s["step"]
         s["previous"][...] = g
+
+
+def _fraction(value: float, name: str) -> float:
+    """A decay factor in ``[0, 1)``."""
+    value = checks.number(value, name)
+    if value >= 1:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return value
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop,
@@ -213,6 +225,9 @@ def get_optimizer(
                 f"unknown optimizer {optimizer!r}; choose one of auto, {', '.join(OPTIMIZERS)}"
             )
         chosen = OPTIMIZERS[name](learning_rate)
+    elif isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a name or an Optimizer object: pass "
+                        f"{optimizer.__name__}(), not {optimizer.__name__}")
     else:
         raise TypeError(f"optimizer must be a name or an Optimizer, got {type(optimizer).__name__}")
     if chosen.full_batch_only and not full_batch:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import csv
 import itertools
+import math
 import os
 import re
 import warnings
@@ -31,6 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from ..archive import Archive
+from ..checks import check_memory, memory_limit
 
 Array = np.ndarray
 
@@ -498,15 +502,43 @@ def _require_columns(wanted: Sequence[str], available: Sequence[str], source: st
 
 
 # -- NumPy files ---------------------------------------------------------------------------------
+NPZ_ENTRIES = 16  # arrays a data archive may list (X and y, or one array, are read)
+
+
+def _load_numpy(path: str, suffix: str) -> dict[str, Array]:
+    """The arrays of a ``.npy`` or ``.npz`` data file, each checked before it is read: numbers
+    or fixed-width text (class labels) only, never pickled objects; a declared size that the
+    file really holds and that fits the memory budget, so that a small file cannot make a huge
+    allocation or inflate without end."""
+    def check(shape: tuple[int, ...], dtype: np.dtype) -> None:
+        if dtype.kind not in "biufUS":
+            raise ValueError(f"holds {dtype} values, not numbers or text")
+        check_memory(math.prod(shape) * dtype.itemsize, f"reading {path}",
+                     "use a smaller file")
+
+    if suffix == ".npz":
+        with Archive(path, NPZ_ENTRIES) as archive:
+            return {name: archive.read(name, check, memory_limit()) for name in
+                    sorted(archive.names)}
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read_header is None:
+            raise ValueError(f"an .npy file of format version {version}, not 1.0 or 2.0")
+        shape, _, dtype = read_header(f)
+        check(shape, dtype)
+        declared = math.prod(shape) * dtype.itemsize
+        if declared != os.fstat(f.fileno()).st_size - f.tell():
+            raise ValueError(f"its header declares {declared} bytes of data, but the file holds "
+                             f"{os.fstat(f.fileno()).st_size - f.tell()}")
+    return {"": np.load(path, allow_pickle=False)}
+
+
 def _read_numpy(path: str, suffix: str, target: str | None,
                 features: Sequence[str] | None) -> Table:
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if hasattr(loaded, "files"):  # an .npz archive
-            with loaded:
-                arrays = {name: loaded[name] for name in loaded.files}
-        else:
-            arrays = {"": loaded}
+        arrays = _load_numpy(path, suffix)
     except Exception as error:  # any corruption: one clear message
         raise ValueError(f"{path} is not a readable NumPy {suffix} file without pickle "
                          f"({error})") from None

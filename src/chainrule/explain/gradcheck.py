@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import checks
 from . import words
 from .discover import data_candidates
 from .identify import identify, match_gradient, match_loss, networks, variants
@@ -186,6 +187,8 @@ def check_gradients(loss_fn: Any, grad_fn: Any, params: Any, *, X: Any = None, y
     the parameter; a non-numeric value raises ``TypeError``. A gradient with nan or inf is
     reported as a failing parameter with the verdict "not finite".
     """
+    rtol, atol = checks.number(rtol, "rtol", strict=True), checks.number(atol, "atol", strict=True)
+    seed = checks.integer(seed, "seed", minimum=0)
     if all(hasattr(loss_fn, attr) for attr in ("layers", "loss", "gradients")):
         return _check_network(loss_fn, grad_fn, params, rtol, atol)
     P = Params.of(params)

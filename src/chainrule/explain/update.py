@@ -12,12 +12,12 @@ step has already updated (``stale-weights``), a layer the step never updates
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from .. import checks
 from .gradcheck import Checker, GradientReport, _float_kind
 from .params import Caller, Params
 
@@ -63,9 +63,9 @@ def check_update(step: Any, params: Any, loss_fn: Any, learning_rate: float, *,
     step that draws its own random sample implies a different gradient each time. Momentum,
     Adam and other stateful updates do not imply a gradient this way.
     """
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, int | float) or \
-            not math.isfinite(learning_rate) or learning_rate <= 0:
-        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+    learning_rate = checks.number(learning_rate, "learning_rate", strict=True)
+    rtol, atol = checks.number(rtol, "rtol", strict=True), checks.number(atol, "atol", strict=True)
+    seed = checks.integer(seed, "seed", minimum=0)
     P = Params.of(params)
     data = None if X is None or y is None else (X, y)
     loss_call = Caller(loss_fn, P, data, "loss_fn")

@@ -6,14 +6,15 @@ keeps the best; copy 0 always starts from the network's current weights, so ``re
 trains exactly this network. The epochs run on the compiled engine (:mod:`chainrule.engine`)
 when it can train the network, else on the NumPy path (the core's own forward and backward).
 
-Modules: ``fit`` (the steps), ``setup`` (arguments checked), ``state`` (the copies'
+Modules: ``fitting`` (``fit``, its steps), ``setup`` (arguments checked), ``state`` (the copies'
 parameters), ``rules`` (divergence, targets, plateau, redraws), ``history``, ``compiled`` and
 ``numpy_path`` (the two ways of running epochs).
 """
 
-from .fit import fit
+from .fitting import fit
 from .history import History
-from .setup import AUTO_RESTARTS, SMALL_PROBLEM, evaluate
+from .setup import AUTO_RESTARTS, FIT_CHECKS, SMALL_PROBLEM, check_fit_arguments, evaluate
 from .state import Training
 
-__all__ = ["AUTO_RESTARTS", "SMALL_PROBLEM", "History", "Training", "evaluate", "fit"]
+__all__ = ["AUTO_RESTARTS", "FIT_CHECKS", "SMALL_PROBLEM", "History", "Training",
+           "check_fit_arguments", "evaluate", "fit"]

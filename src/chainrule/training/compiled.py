@@ -16,11 +16,10 @@ import numpy as np
 from ..engine import Kernel, estimate_seconds
 from .history import Record
 from .rules import Rules
-from .setup import Setup
+from .setup import MAX_ORDERS, Setup
 from .state import Training
 
 CHUNK_SECONDS = 0.1
-MAX_ORDERS = 1 << 22  # sample indices drawn ahead (32 MB)
 
 
 class CompiledPath:

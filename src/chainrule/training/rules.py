@@ -153,8 +153,6 @@ class Rules:
 def target_tolerance(target_tolerance: float | None, net: Network, Y: Array) -> float | None:
     """The tolerance within which outputs count as meeting their targets, or None."""
     if target_tolerance is not None:
-        if not target_tolerance > 0:
-            raise ValueError(f"target_tolerance must be positive, got {target_tolerance}")
         return float(target_tolerance)
     classes = activation_name(net.output_activation) in ("sigmoid", "softmax")
     return 0.1 if classes and np.isin(Y, (0, 1)).all() else None

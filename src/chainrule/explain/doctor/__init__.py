@@ -20,8 +20,9 @@ import warnings
 
 import numpy as np
 
+from ... import checks
 from ...network import Network
-from ...training import History
+from ...training import History, check_fit_arguments
 from ...training import fit as _fit
 from .case import Case
 from .findings import RANK, SEVERITIES, Finding, format_findings
@@ -80,6 +81,8 @@ def diagnose(net: Network, X, y, *, history: History | None = None, probe: bool 
             f"of Network.fit: {', '.join(sorted(_FIT_PARAMETERS))}")
     if not isinstance(net, Network):
         raise TypeError(f"net must be a chainrule Network, got {type(net).__name__}")
+    fit_kwargs = check_fit_arguments(fit_kwargs)
+    X, y = checks.numeric_array(X, "X"), checks.as_array(y, "y")
     if history is not None and not isinstance(history, History):
         raise TypeError(f"history must be the History returned by fit, got {type(history)}")
     case = Case(net, X, y, history, dict(fit_kwargs), hints_for(hints),

@@ -18,16 +18,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .. import engine
+from .. import checks, engine
 from ..callbacks import Callback
 from ..core.network import Network
 from ..core.optimizers import Optimizer
 from ..stopping import ValidationStop
 from .compiled import CompiledPath
 from .history import History, Record
+from .interrupt import Interrupt
 from .numpy_path import NumpyPath, _hooks_batches
 from .rules import Rules, choose_copy, logs
-from .setup import Setup, evaluate, setup
+from .setup import Setup, check_fit_arguments, evaluate, setup
 from .state import Training
 
 Array = np.ndarray
@@ -119,8 +120,24 @@ def fit(
     Returns
     -------
     History
+        Also kept as ``net.history_``.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C (or a ``KeyboardInterrupt`` raised by a callback): training stops, the network
+        gets the best weights so far (chosen as at any other stop, never the initial ones) and
+        the interrupt is raised again, its ``history`` attribute (and ``net.history_``) holding
+        the History, with ``stopped_because="interrupted"``.
     """
     start = time.perf_counter()
+    (epochs, batch_size, max_epochs, restarts, n_iter_no_change, tol, weight_decay,
+     target_tolerance, learning_rate, shuffle, callbacks, early_stopping,
+     patience) = check_fit_arguments(dict(
+        epochs=epochs, batch_size=batch_size, max_epochs=max_epochs, restarts=restarts,
+        n_iter_no_change=n_iter_no_change, tol=tol, weight_decay=weight_decay,
+        target_tolerance=target_tolerance, learning_rate=learning_rate, shuffle=shuffle,
+        callbacks=callbacks, early_stopping=early_stopping, patience=patience)).values()
     s = setup(net, X, y, epochs, batch_size, optimizer, learning_rate, shuffle, validation_data,
               restarts, weight_decay, sample_weight, max_epochs, tol, n_iter_no_change,
               target_tolerance, early_stopping, patience)
@@ -136,14 +153,24 @@ def fit(
     history.engine, history.engine_note = path.name, path.note
     for callback in callbacks:
         callback.on_train_begin(training)
-    with np.errstate(over="ignore", invalid="ignore"):
+    reason = "interrupted"
+    interrupt = Interrupt()
+    with np.errstate(over="ignore", invalid="ignore"), interrupt:
         reason = _train(s, training, rules, record, path, callbacks, history)
     if stop is not None:
         stop.restore(training.params)
-    for callback in callbacks:
-        callback.on_train_end(training)
-    _keep_best(s, training, rules, record, history, reason)
-    history.seconds = time.perf_counter() - start
+    with interrupt:  # (the callbacks' code: a Ctrl-C stops it at once)
+        for callback in callbacks:
+            callback.on_train_end(training)
+    if interrupt.error is not None:
+        reason = "interrupted"
+    with interrupt.deferred():  # a Ctrl-C now waits until the kept weights are written
+        _keep_best(s, training, rules, record, history, reason)
+        history.seconds = time.perf_counter() - start
+    net.history_ = history
+    if interrupt.error is not None:
+        interrupt.error.history = history
+        raise interrupt.error
     return history
 
 
@@ -224,6 +251,6 @@ def _keep_best(s: Setup, training: Training, rules: Rules, record: Record, histo
         warnings.warn(
             "training diverged (the loss became NaN or inf); the last finite weights were "
             "restored. Lower the learning rate, or scale the inputs and targets",
-            RuntimeWarning,
+            checks.NumericalWarning,
             stacklevel=4,
         )
