@@ -114,51 +114,53 @@ class Kernel:
                  Rprop: ("previous", "step", None)}[type(self.optimizer)]
         return tuple(_flat(state[name]) if name in state else none for name in names)
 
-    def _hyper(self, tolerance: float | None, tol: float) -> Array:
-        """The optimizer's hyper-parameters (read at every call: a callback may change the
-        learning rate), then weight decay and the tolerances."""
-        opt, m, h = self.optimizer, self.maths, self.hyper
-        h[m.LR] = opt.learning_rate
-        for index, name in ((m.MOMENTUM, "momentum"), (m.NESTEROV, "nesterov"),
-                            (m.BETA_1, "beta_1"), (m.BETA_2, "beta_2"),
-                            (m.EPSILON, "epsilon"), (m.RHO, "rho"),
-                            (m.ETA_MINUS, "eta_minus"), (m.ETA_PLUS, "eta_plus"),
-                            (m.STEP_MIN, "step_min"), (m.STEP_MAX, "step_max")):
-            h[index] = float(getattr(opt, name, 0.0))
-        h[self.loop.DECAY] = self.weight_decay
-        h[self.loop.TOLERANCE] = -1.0 if tolerance is None else tolerance
-        h[self.loop.TOL] = tol
-        return h
-
-    def run(self, first_epoch: int, epochs: int, orders: Array, tolerance: float | None,
-            tol: float, check_step: bool, check_epoch: bool, auto_stop: bool, window: int,
-            patience: int, redraws: int) -> tuple[int, str | None, Array, Array | None, Array]:
-        """Train ``epochs`` epochs from ``first_epoch`` (``orders``: each epoch's order of the
-        samples, or empty); return the epochs run, the reason they stopped (``None``: all
-        done; ``"redraw"``: copies need new weights), and their records: losses ``(E, K)``,
-        validation losses ``(E, K)`` and squares ``(E, 3, K, L)``."""
-        loop, s, K, r = self.loop, self.settings, self.K, self.rules
-        s[loop.BATCH], s[loop.EPOCHS], s[loop.FIRST_EPOCH] = self.batch, epochs, first_epoch
+    def bind(self, tolerance: float | None, tol: float, check_step: bool, check_epoch: bool,
+             auto_stop: bool, window: int, patience: int) -> None:
+        """Fix the run's settings and the arguments that stay the same from call to call."""
+        loop, m, s, r = self.loop, self.maths, self.settings, self.rules
+        s[loop.BATCH] = self.batch
         s[loop.CHECK_STEP], s[loop.CHECK_EPOCH], s[loop.AUTO_STOP] = \
             check_step, check_epoch, auto_stop
-        s[loop.WINDOW], s[loop.REDRAWS], s[loop.VALIDATION] = window, redraws, \
-            self.has_validation
+        s[loop.WINDOW], s[loop.VALIDATION] = window, self.has_validation
         s[loop.PATIENCE] = patience if r.stop is not None else 0
         s[loop.OPTIMIZER] = _OPTIMIZERS.index(type(self.optimizer))
         s[loop.LOSS], s[loop.BLAS] = self.loss, self.blas_kind
-        loss = np.empty(epochs * K)  # (the rows of the epochs that run are all written)
-        val_loss = np.empty(epochs * K)
-        squares = np.empty(epochs * 3 * K * self.L)
+        self.hyper[loop.DECAY] = self.weight_decay
+        self.hyper[loop.TOLERANCE] = -1.0 if tolerance is None else tolerance
+        self.hyper[loop.TOL] = tol
+        self.names = [(index, name) for index, name in (
+            (m.MOMENTUM, "momentum"), (m.NESTEROV, "nesterov"), (m.BETA_1, "beta_1"),
+            (m.BETA_2, "beta_2"), (m.EPSILON, "epsilon"), (m.RHO, "rho"),
+            (m.ETA_MINUS, "eta_minus"), (m.ETA_PLUS, "eta_plus"), (m.STEP_MIN, "step_min"),
+            (m.STEP_MAX, "step_max")) if hasattr(self.optimizer, name)]
         p, stop = r.plateau, r.stop
         stop_arrays = (stop.best, stop.best_epoch, stop.improved_at, _flat(stop.weights)) \
             if stop is not None else (np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64),
                                       self.params[:0])
-        done, status = loop.run_epochs(
-            *self.data, *self.validation, orders, self.sizes, self.offsets, self.acts, s,
-            self._hyper(tolerance, tol), self.params, self.grads, *self.state,
-            self.epoch_start, _flat(r.last_good), r.alive, r.met_at,
-            p.best, _flat(p.ring), p.age, p.count, *stop_arrays,
-            loss, val_loss, squares, r.stalled)
+        self.arguments = (  # up to the orders, then from the settings to the records
+            (*self.data, *self.validation),
+            (self.sizes, self.offsets, self.acts, s, self.hyper, self.params, self.grads,
+             *self.state, self.epoch_start, _flat(r.last_good), r.alive, r.met_at, p.best,
+             _flat(p.ring), p.age, p.count, *stop_arrays))
+
+    def run(self, first_epoch: int, epochs: int, orders: Array, redraws: int
+            ) -> tuple[int, str | None, Array, Array | None, Array]:
+        """Train ``epochs`` epochs from ``first_epoch`` (``orders``: each epoch's order of the
+        samples, or empty; ``redraws``: copies that may still be drawn again); return the
+        epochs run, the reason they stopped (``None``: all done; ``"redraw"``: copies need new
+        weights), and their records: losses ``(E, K)``, validation losses ``(E, K)`` and
+        squares ``(E, 3, K, L)``."""
+        loop, s, K, opt = self.loop, self.settings, self.K, self.optimizer
+        s[loop.EPOCHS], s[loop.FIRST_EPOCH], s[loop.REDRAWS] = epochs, first_epoch, redraws
+        self.hyper[self.maths.LR] = opt.learning_rate  # (read at every call: a callback may
+        for index, name in self.names:  # change the learning rate)
+            self.hyper[index] = getattr(opt, name)
+        loss = np.empty(epochs * K)  # (the rows of the epochs that run are all written)
+        val_loss = np.empty(epochs * K)
+        squares = np.empty(epochs * 3 * K * self.L)
+        data, state = self.arguments
+        done, status = loop.run_epochs(*data, orders, *state, loss, val_loss, squares,
+                                       self.rules.stalled)
         reason = None if status == loop.RUNNING else loop.STATUS[status]
         validated = done - (status == loop.DIVERGED)  # (no validation after divergence)
         return (done, reason, loss.reshape(epochs, K)[:done],

@@ -361,12 +361,12 @@ def update(optimizer, hyper, params, grads, first, second, steps, k, P):
         beta_1, beta_2, epsilon = hyper[BETA_1], hyper[BETA_2], hyper[EPSILON]
         steps[k] += 1
         t = steps[k]
-        correction = 1.0 - beta_2**t
+        correction = 1.0 / (1.0 - beta_2**t)  # (a product per number, not a division)
         scale = lr / (1.0 - beta_1**t)
         for i in range(P):
             s1[i] = s1[i] * beta_1 + g[i] * (1.0 - beta_1)
             s2[i] = s2[i] * beta_2 + (g[i] * g[i]) * (1.0 - beta_2)
-            p[i] -= s1[i] / (math.sqrt(s2[i] / correction) + epsilon) * scale
+            p[i] -= s1[i] / (math.sqrt(s2[i] * correction) + epsilon) * scale
     elif optimizer == RMSPROP:
         rho, epsilon = hyper[RHO], hyper[EPSILON]
         for i in range(P):

@@ -33,6 +33,8 @@ class CompiledPath:
         s = setup
         self.kernel = Kernel(s.net, s.X, s.Y, s.c, s.validation, s.batch, s.optimizer,
                              training.params, training.grads, s.weight_decay, rules)
+        self.kernel.bind(rules.tolerance, s.tol, rules.check_step, rules.check_epoch,
+                         rules.auto_stop, s.window, s.patience)
         self.note = self.kernel.note
         self.per_epoch = per_epoch
         n = s.X.shape[0]
@@ -49,9 +51,7 @@ class CompiledPath:
             orders, state = self._orders(count)
             start = time.perf_counter()
             ran, reason, loss, val_loss, squares = self.kernel.run(
-                first_epoch + done, count, orders, self.rules.tolerance, self.setup.tol,
-                self.rules.check_step, self.rules.check_epoch, self.rules.auto_stop,
-                self.setup.window, self.setup.patience, self.rules.redraws)
+                first_epoch + done, count, orders, self.rules.redraws)
             self.record.add(loss, val_loss, squares)
             self.seconds_per_epoch = (time.perf_counter() - start) / ran
             if ran < count and state is not None:
