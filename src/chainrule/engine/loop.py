@@ -22,7 +22,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .maths import START, backward, decay_weights, forward, loss_and_error, targets_met, update
+from .maths import (
+    LR,
+    MOMENTUM,
+    SGD,
+    START,
+    backward,
+    decay_weights,
+    forward,
+    loss_and_error,
+    targets_met,
+    update,
+)
 
 JIT = dict(cache=True, error_model="numpy", fastmath={"contract"}, nogil=True)
 STATUS = ("running", "targets met", "converged", "early stopping", "diverged", "redraw")
@@ -139,6 +150,7 @@ def run_epochs(X, Y, weights, X_val, Y_val, orders, sizes, offsets, acts, settin
     losses = np.zeros(K)
     values = np.zeros(K)
     met = np.zeros(K, np.bool_)
+    plain_sgd = optimizer == SGD and hyper[MOMENTUM] == 0.0 and decay == 0.0
 
     for e in range(epochs):
         epoch = epoch_0 + e
@@ -152,7 +164,7 @@ def run_epochs(X, Y, weights, X_val, Y_val, orders, sizes, offsets, acts, settin
                 losses[k] = loss_and_error(loss, acts[L - 1], Zs, As, out, Y, START[0], n, m,
                                            1.0 / n, weights, START[0], D)
                 backward(blas, params, grads, k * P, X, START[0], n, D, E, sizes, offsets, acts, Zs,
-                         As, rows_max)
+                         As, rows_max, 0.0)
                 if decay != 0.0:
                     losses[k] += decay_weights(params, grads, k * P, sizes, offsets, decay)
                 met[k] = settings[CHECK_STEP] != 0 and targets_met(As, out, Y, START[0], n * m,
@@ -178,18 +190,22 @@ def run_epochs(X, Y, weights, X_val, Y_val, orders, sizes, offsets, acts, settin
                 if total > 0.0:
                     for i in range(rows):
                         wb[i] = wb[i] / total
+                # plain SGD updates in the backward pass, but for the last step of the epoch,
+                # whose gradients the records and callbacks read
+                fused = hyper[LR] if (plain_sgd and start + batch < n) else 0.0
                 for k in range(K):
                     out = forward(blas, params, k * P, Xb, START[0], rows, sizes, offsets, acts, Zs,
                                   As, rows_max)
                     value = loss_and_error(loss, acts[L - 1], Zs, As, out, Yb, START[0], rows, m,
                                            1.0 / rows, wb, START[0], D)
                     backward(blas, params, grads, k * P, Xb, START[0], rows, D, E, sizes, offsets,
-                             acts, Zs, As, rows_max)
+                             acts, Zs, As, rows_max, fused)
                     if decay != 0.0:
                         value += decay_weights(params, grads, k * P, sizes, offsets, decay)
                     losses[k] += value * (rows / n)
                 for k in range(K):
-                    update(optimizer, hyper, params, grads, first, second, steps, k, P)
+                    if fused == 0.0:
+                        update(optimizer, hyper, params, grads, first, second, steps, k, P)
         # 2. the records
         for k in range(K):
             loss_out[e * K + k] = losses[k]

@@ -285,10 +285,17 @@ def forward(blas, params, p0, X, x0, rows, sizes, offsets, acts, Zs, As, rows_ma
 
 @njit(**JIT)
 def backward(blas, params, grads, p0, X, x0, rows, D, E, sizes, offsets, acts, Zs, As,
-             rows_max):
+             rows_max, step):
     """``dW_l = A_{l-1}^T dZ_l``, ``db_l = sum_i dZ_l``, ``dZ_{l-1} = (dZ_l W_l^T) *
     f'(Z_{l-1})`` into ``grads`` (from ``p0``), from the output error in ``D``; ``E`` is scratch
-    of ``D``'s size."""
+    of ``D``'s size.
+
+    With ``step > 0`` (plain SGD, when nothing reads the gradients) each layer is updated as
+    soon as its error has been carried back through it: ``W_l -= step A_{l-1}^T dZ_l`` in the
+    product itself (BLAS ``gemm`` adds to ``W``), and ``b_l -= step sum_i dZ_l``; ``grads`` is
+    left as it was. A pass over the parameters saved: the update of a large network is memory's
+    speed, not arithmetic's.
+    """
     L = sizes.size - 1
     before = 0
     for layer in range(L):
@@ -300,22 +307,26 @@ def backward(blas, params, grads, p0, X, x0, rows, D, E, sizes, offsets, acts, Z
         before -= n_out
         if layer > 0:
             A, a = As, rows_max * (before - n_in)
+            gemm(blas, _FLAGS[0], _FLAGS[1], rows, n_in, n_out, 1.0, D, START[0], params, w, 0.0,
+                 E, START[0])  # dZ W^T, with W as it was in the forward pass
+            times_derivative(acts[layer - 1], Zs, As, a, E, START[0], rows, n_in)
         else:
             A, a = X, x0
-        gemm(blas, _FLAGS[1], _FLAGS[0], n_in, n_out, rows, 1.0, A, a, D, START[0], 0.0, grads,
-             w)
-        db = grads[b : b + n_out]
-        for j in range(n_out):
-            db[j] = 0.0
+        if step > 0.0:
+            gemm(blas, _FLAGS[1], _FLAGS[0], n_in, n_out, rows, -step, A, a, D, START[0], 1.0,
+                 params, w)
+            db, scale = params[b : b + n_out], -step
+        else:
+            gemm(blas, _FLAGS[1], _FLAGS[0], n_in, n_out, rows, 1.0, A, a, D, START[0], 0.0,
+                 grads, w)
+            db, scale = grads[b : b + n_out], 1.0
+            for j in range(n_out):
+                db[j] = 0.0
         for i in range(rows):
             row = D[i * n_out : (i + 1) * n_out]
             for j in range(n_out):
-                db[j] += row[j]
-        if layer > 0:
-            gemm(blas, _FLAGS[0], _FLAGS[1], rows, n_in, n_out, 1.0, D, START[0], params, w, 0.0,
-                 E, START[0])
-            times_derivative(acts[layer - 1], Zs, As, a, E, START[0], rows, n_in)
-            D, E = E, D
+                db[j] += scale * row[j]
+        D, E = E, D
 
 
 @njit(**JIT)
