@@ -159,7 +159,7 @@ def _f77_typed(ta, tb, m, n, k, alpha, A, a, B, b, beta, C, c):
     return call
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc"}, _nrt=False)
+@njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc"}, _nrt=False, inline="always")
 def loops(ta, tb, m, n, k, alpha, A, a, B, b, beta, C, c):
     """``C = alpha op(A) op(B) + beta C`` in plain loops: for tiny matrices, where a BLAS call's
     own cost is most of the work, and where no BLAS was found. (Arguments as :func:`gemm`'s.)
@@ -195,7 +195,7 @@ def loops(ta, tb, m, n, k, alpha, A, a, B, b, beta, C, c):
                     Cv[i * n + j] += Av[i * sa_i + p * sa_p] * x
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def gemm(kind, ta, tb, m, n, k, alpha, A, a, B, b, beta, C, c):
     """``C = alpha op(A) op(B) + beta C``, each matrix row-major in a flat array from an offset:
     ``C`` is ``(m, n)`` from ``C[c]``, ``op(A)`` ``(m, k)`` from ``A[a]`` (stored ``(k, m)`` when
