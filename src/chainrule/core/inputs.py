@@ -8,6 +8,7 @@ with by ``predict`` (:func:`warn_if_outside`).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -181,3 +182,23 @@ def warn_if_outside(X: Array, X_range: tuple[Array, Array],
             UserWarning,
             stacklevel=3,
         )
+
+
+def float_dtype(dtype: str | np.dtype) -> np.dtype:
+    """``dtype`` as float32 or float64, or a ValueError."""
+    try:
+        checked = None if dtype is None else np.dtype(dtype)
+    except (TypeError, ValueError):
+        checked = None
+    if checked not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+    return checked
+
+
+def per_layer(activation, n_hidden: int) -> list:
+    """One activation per hidden layer: the one given for all, or the list of them checked."""
+    if isinstance(activation, str) or not isinstance(activation, Sequence):
+        return [activation] * n_hidden
+    if len(activation) != n_hidden:
+        raise ValueError(f"got {len(activation)} hidden activations for {n_hidden} hidden layers")
+    return list(activation)

@@ -21,7 +21,13 @@ import numpy as np
 from .. import checks
 from . import inputs
 from .activations import ActivationLike, activation_name, get_activation
-from .initializers import Initializer, Uniform, get_initializer, warn_if_symmetric
+from .initializers import (
+    Initializer,
+    Uniform,
+    checked_weights,
+    get_initializer,
+    warn_if_symmetric,
+)
 from .layers import Dense, parameter_views
 from .losses import Loss, get_loss
 
@@ -101,10 +107,10 @@ class Network:
         dtype: str | np.dtype = "float64",
     ) -> None:
         self.sizes = checks.sizes(sizes)
-        self.dtype = _check_dtype(dtype)
+        self.dtype = inputs.float_dtype(dtype)
         checks.check_memory(checks.network_bytes(self.sizes, self.dtype.itemsize),
                             f"a network of sizes {self.sizes}")
-        hidden = _per_layer(activation, len(self.sizes) - 2)
+        hidden = inputs.per_layer(activation, len(self.sizes) - 2)
         activations = [get_activation(a) for a in hidden] + [get_activation(output_activation)]
         if any(activation_name(a) == "softmax" for a in activations[:-1]):
             raise ValueError("softmax is for the output layer only; use it as output_activation")
@@ -126,23 +132,13 @@ class Network:
         ``copies``, for stacked layers, selects which copies (first axis) to redraw.
         """
         rows = ... if copies is None else copies
-        trusted = isinstance(self.init, str | Uniform)  # the built-in ones: no check needed
+        built_in = isinstance(self.init, str | Uniform)  # (a user's initialiser is checked)
         for layer in layers:
             init = get_initializer(self.init, activation_name(layer.activation))
             shape = layer.weights[rows].shape
-            values = init(self.rng, layer.n_in, layer.n_out, shape)
+            W = init(self.rng, layer.n_in, layer.n_out, shape)
+            layer.weights[rows] = checked_weights(W, shape, trusted=built_in)
             layer.bias[rows] = 0
-            if trusted:
-                layer.weights[rows] = values
-                continue
-            try:
-                with np.errstate(over="ignore", invalid="ignore"):
-                    layer.weights[rows] = checks.numeric_array(values, "init's weights")
-            except (ValueError, TypeError) as error:
-                raise ValueError(f"init(rng, n_in, n_out, shape) must return numbers of shape "
-                                 f"{shape}; {error}") from None
-            if not np.all(np.isfinite(layer.weights[rows])):
-                raise ValueError("init returned NaN or inf initial weights")
 
     @property
     def shapes(self) -> list[tuple[int, int]]:
@@ -317,21 +313,3 @@ class Network:
             f"Network({self.sizes}, activations={acts}, loss={self.loss_function.name!r}, "
             f"dtype={self.dtype.name})"
         )
-
-
-def _check_dtype(dtype: str | np.dtype) -> np.dtype:
-    try:
-        checked = None if dtype is None else np.dtype(dtype)
-    except (TypeError, ValueError):
-        checked = None
-    if checked not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-    return checked
-
-
-def _per_layer(activation, n_hidden: int) -> list:
-    if isinstance(activation, str) or not isinstance(activation, Sequence):
-        return [activation] * n_hidden
-    if len(activation) != n_hidden:
-        raise ValueError(f"got {len(activation)} hidden activations for {n_hidden} hidden layers")
-    return list(activation)

@@ -159,7 +159,9 @@ def _f77_typed(ta, tb, m, n, k, alpha, A, a, B, b, beta, C, c):
     return call
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc"}, _nrt=False, inline="always")
+# (inlined where called: a tiny product costs less than passing the arrays of a call)
+@njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc"}, _nrt=False,
+      inline="always")
 def loops(ta, tb, m, n, k, alpha, A, a, B, b, beta, C, c):
     """``C = alpha op(A) op(B) + beta C`` in plain loops: for tiny matrices, where a BLAS call's
     own cost is most of the work, and where no BLAS was found. (Arguments as :func:`gemm`'s.)
