@@ -92,6 +92,8 @@ def run(options: argparse.Namespace) -> None:
     print(f"\ngeometric mean time ratio (sklearn / chainrule): {geometric:.2f}x; all fits: "
           f"{totals[0]:.2f} s / {totals[1]:.2f} s = {totals[0] / totals[1]:.2f}x")
     print(f"score within 0.01 of sklearn or better on {sum(verdicts)}/{len(verdicts)} datasets")
+    print(f"goal: at least 4x scikit-learn (geometric mean): "
+          f"{'met' if geometric >= 4 else 'MISSED'} ({geometric:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ def _right_side(X: Array, y: Array) -> Callable[[Network], bool]:
 
 
 def format_learning(outcomes: list[Outcome]) -> str:
+    goals: list[str] = []
     lines = [f"{'problem':12s} {'sizes':8s} {'learned':>9s} {'median epochs':>14s} "
              f"{'ms per fit':>11s}  stopped because"]
     for o in outcomes:
@@ -83,7 +84,11 @@ def format_learning(outcomes: list[Outcome]) -> str:
         lines.append(f"{o.name:12s} {sizes:8s} {o.learned:>4d}/{o.trials:<4d} "
                      f"{np.median(o.epochs):>14.0f} {1000 * np.mean(o.seconds):>11.1f}  "
                      f"{o.reasons}")
-    return "\n".join(lines)
+        if o.name == "even-odd":
+            ms = 1000 * np.mean(o.seconds)
+            goals.append(f"goal: even/odd 1-16-1 at most 20 ms per fit: "
+                         f"{'met' if ms <= 20 else 'MISSED'} ({ms:.1f} ms)")
+    return "\n".join(lines + goals)
 
 
 # -- the classic benchmarks, 40-20-40 criterion ----------------------------------------------
@@ -419,8 +424,28 @@ def format_speed(peaks: dict, rows: list[dict]) -> str:
         lines.append(f"{r['case']:11s} {r['library']:11s} {r['samples_per_second']:11.0f} "
                      f"{r['us_per_step']:9.1f} {100 * r['peak_fraction']:6.1f}% {ratio:>16s}")
     lines.append("(products: the step's matrix products alone, without bias, activations, loss or "
-                 "update: the ceiling for NumPy)")
-    return "\n".join(lines)
+                 "update: the ceiling for NumPy; jax-loop: every epoch in one compiled call)")
+    return "\n".join(lines + speed_goals(rows))
+
+
+def speed_goals(rows: list[dict]) -> list[str]:
+    """The engine's goals (issue 16), each with the figure measured and whether it is met."""
+    by = {(r["case"], r["library"]): r for r in rows}
+    goals = []
+    if ("xor-step", "chainrule") in by:
+        us = by["xor-step", "chainrule"]["us_per_step"]
+        goals.append(f"XOR 2-2-1 full-batch step {us:.2f} us (goal <= 0.5 us): "
+                     f"{'met' if us <= 0.5 else 'MISSED'}")
+    for case in ("small-f64", "small-f32", "mnist-like"):
+        if (case, "chainrule") in by and (case, "jax-loop") in by:
+            ratio = by[case, "jax-loop"]["seconds"] / by[case, "chainrule"]["seconds"]
+            goals.append(f"{case}: {ratio:.2f}x JAX's whole compiled loop (goal >= 1.0x): "
+                         f"{'met' if ratio >= 1.0 else 'MISSED'}")
+    if ("wide", "chainrule") in by:
+        fraction = by["wide", "chainrule"]["peak_fraction"]
+        goals.append(f"wide: {100 * fraction:.1f}% of the matrix-multiply peak (goal >= 85%): "
+                     f"{'met' if fraction >= 0.85 else 'MISSED'}")
+    return (["", "goals:"] + ["  " + g for g in goals]) if goals else []
 
 
 # -- restarts: copies trained together ---------------------------------------------------------
@@ -457,6 +482,10 @@ def format_restarts(result: dict) -> str:
     for K, seconds in result["seconds"].items():
         lines.append(f"restarts={K:<3d} {result['epochs']} epochs: {seconds * 1000:7.1f} ms "
                      f"({seconds / base:.2f}x the time of one copy)")
+    if 64 in result["seconds"]:
+        ratio = result["seconds"][64] / base
+        lines.append(f"goal: 64 copies at most 1.5x the time of one: "
+                     f"{'met' if ratio <= 1.5 else 'MISSED'} ({ratio:.2f}x)")
     return "\n".join(lines)
 
 

@@ -133,7 +133,8 @@ def bench(which: str, trials: int | None, repeats: int) -> None:
     learning  the questions' problems with default settings, success over seeds
     classic   XOR, 10-5-10 encoder, 8-bit parity, two spirals (40-20-40 criterion)
     restarts  XOR success over 1000 seeds, and the cost of copies trained together
-    speed     chainrule beside a NumPy loop, PyTorch and scikit-learn (needs both)
+    speed     chainrule beside a NumPy loop, PyTorch, scikit-learn (needs both), JAX and a
+              Numba loop (when installed: pip install "chainrule[bench]")
 
     \b
     Examples:
