@@ -107,8 +107,11 @@ def demo(problems: tuple[str, ...], seed: int) -> None:
       chainrule demo            # every problem
       chainrule demo xor        # one problem
     """
-    from .demo import format_result, run_all
+    from .demo import engine_ready, format_result, run_all
 
+    ready = engine_ready()
+    if ready > 1.0:
+        click.echo(f"(compiled the training engine in {ready:.1f} s: once, it is kept on disk)\n")
     results = run_all(list(problems) or None, seed=seed)
     for result in results:
         click.echo(format_result(result) + "\n")

@@ -56,3 +56,12 @@ def format_result(result: DemoResult) -> str:
 def run_all(names: list[str] | None = None, seed: int = 0) -> list[DemoResult]:
     """Run the named problems (all by default)."""
     return [run(PROBLEMS[name], seed) for name in names or list(PROBLEMS)]
+
+
+def engine_ready() -> float:
+    """Seconds to make the compiled engine ready (one epoch of XOR): after a fresh install
+    that compiles it (once: Numba keeps it on disk), later it only loads it."""
+    start = time.perf_counter()
+    problem = PROBLEMS["xor"]
+    Network(list(problem.sizes)).fit(problem.X, problem.y, epochs=1, restarts=1)
+    return time.perf_counter() - start
