@@ -332,3 +332,17 @@ def test_the_blas_fallbacks_train_as_numpys_openblas(blas: str) -> None:
     assert results[blas][0] == {"scipy": "SciPy's BLAS", "loops": "no BLAS found: compiled loops"}[
         blas]
     np.testing.assert_allclose(results[blas][1], results["numpy"][1], rtol=1e-10, atol=1e-12)
+
+
+def test_an_engine_that_cannot_load_leaves_training_to_numpy(monkeypatch) -> None:
+    """A Numba that fails to import (e.g. too old for the NumPy installed) is not an error."""
+    import chainrule.training.compiled as compiled
+
+    def broken(*args, **kwargs):
+        raise ImportError("Numba needs NumPy 2.5 or less")
+
+    monkeypatch.setattr(compiled, "Kernel", broken)
+    history = Network([2, 3, 1], seed=0).fit(XOR_X, XOR_Y, epochs=2)
+    assert history.engine == "numpy" and "could not be loaded" in history.engine_note
+    with pytest.raises(ValueError, match="could not be loaded"):
+        Network([2, 3, 1], seed=0).fit(XOR_X, XOR_Y, epochs=2, engine="compiled")

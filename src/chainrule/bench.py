@@ -7,6 +7,7 @@ PyTorch and scikit-learn (``pip install torch==2.13.0 scikit-learn``).
 
 from __future__ import annotations
 
+import gc
 import time
 import warnings
 from collections.abc import Callable
@@ -395,9 +396,11 @@ def run_speed(repeats: int = 5, names: list[str] | None = None) -> tuple[dict, l
         times = {lib: [] for lib in runs}
         for _ in range(repeats):  # interleaved, so that load on the machine hits all alike
             for lib, run in runs.items():
+                gc.disable()  # as timeit: no garbage collection inside a timed run
                 start = time.perf_counter()
                 run()
                 times[lib].append(time.perf_counter() - start)
+                gc.enable()
         steps = case.epochs * -(-len(X) // case.batch)
         for lib, samples in times.items():
             seconds = float(np.median(samples))

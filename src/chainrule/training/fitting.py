@@ -185,7 +185,10 @@ def _path(choice: str | None, s: Setup, training: Training, rules: Rules, record
     if reason is None and any(_hooks_batches(c) for c in callbacks):
         reason = "a callback needs Python after every step (on_batch_end)"
     if reason is None:
-        return CompiledPath(s, training, rules, record, per_epoch=bool(callbacks))
+        try:
+            return CompiledPath(s, training, rules, record, per_epoch=bool(callbacks))
+        except ImportError as error:  # e.g. a Numba too old for this NumPy
+            reason = f"the compiled engine could not be loaded ({error})"
     if choice == "compiled":
         raise ValueError(f"engine='compiled' cannot train this network: {reason}; use "
                          "engine='auto' to train it on the NumPy path")
