@@ -59,6 +59,7 @@ def run_learning(seeds: int = 100) -> list[Outcome]:
 
     A seed succeeds when every output is on the right side of 0.5.
     """
+    _engine_ready()
     runs = [(name, p, {}) for name, p in PROBLEMS.items()]
     runs.append(("xor online", PROBLEMS["xor"],
                  dict(batch_size=1, optimizer="sgd", learning_rate=0.5)))
@@ -70,6 +71,13 @@ def run_learning(seeds: int = 100) -> list[Outcome]:
             _trial(outcome, problem.X, problem.y, seed, {}, fit, right_side)
         outcomes.append(outcome)
     return outcomes
+
+
+def _engine_ready() -> None:
+    """Load (or compile) the engine before the first timed trial: once per process."""
+    from .demo import engine_ready
+
+    engine_ready()
 
 
 def _right_side(X: Array, y: Array) -> Callable[[Network], bool]:
@@ -141,6 +149,7 @@ def run_classic(trials: int = 100, names: list[str] | None = None) -> list[tuple
     ``fit`` stops there. Epochs count passes of the copies trained together; copy-epochs count
     the work of every copy (Fahlman's "incl. restarts" is the sequential equivalent).
     """
+    _engine_ready()
     results = []
     for bench in CLASSICS:
         if names and bench.name not in names:
@@ -459,6 +468,7 @@ def run_restarts(seeds: int = 1000, copies: tuple[int, ...] = (1, 16, 64), epoch
     Returns ``learned`` (seeds whose net met the criterion), ``seeds``, ``median_epochs``, and
     ``seconds[K]``: median wall time of ``epochs`` full-batch epochs with ``restarts=K``.
     """
+    _engine_ready()
     problem = PROBLEMS["xor"]
     within = _within(problem.X, problem.y, 0.4)
     outcome = Outcome("xor", problem.sizes)
