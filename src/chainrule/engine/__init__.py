@@ -21,8 +21,8 @@ Importing this package does not import Numba; :class:`Kernel` does, the first ti
 
 from __future__ import annotations
 
+import functools
 import importlib.util
-import time
 
 import numpy as np
 
@@ -36,7 +36,7 @@ _OPTIMIZERS = (SGD, Adam, RMSprop, Rprop)  # the order of maths.OPTIMIZERS
 
 def unsupported(net, optimizer: Optimizer) -> str | None:
     """Why ``net`` cannot train compiled with ``optimizer``, or ``None`` when it can."""
-    if importlib.util.find_spec("numba") is None:
+    if not _numba_installed():
         return "Numba is not installed (pip install numba)"
     for i, layer in enumerate(net.layers):
         name = getattr(layer.activation, "name", None)
@@ -183,6 +183,12 @@ def _flat(array: Array) -> Array:
     return flat
 
 
+@functools.cache
+def _numba_installed() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+@functools.cache
 def _numba_version() -> str:
     import numba
 
@@ -194,5 +200,3 @@ def estimate_seconds(n: int, parameters: int, copies: int) -> float:
     plus 0.2 us per copy."""
     return 6 * n * parameters * copies / 5e9 + 2e-7 * copies
 
-
-now = time.perf_counter

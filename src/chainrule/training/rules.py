@@ -155,7 +155,7 @@ def target_tolerance(target_tolerance: float | None, net: Network, Y: Array) -> 
     if target_tolerance is not None:
         return float(target_tolerance)
     classes = activation_name(net.output_activation) in ("sigmoid", "softmax")
-    return 0.1 if classes and np.isin(Y, (0, 1)).all() else None
+    return 0.1 if classes and ((Y == 0) | (Y == 1)).all() else None
 
 
 def logs(loss: Array, val_loss: Array | None, alive: Array) -> tuple[dict[str, float], int]:
