@@ -197,7 +197,7 @@ def loops(ta, tb, m, n, k, alpha, A, a, B, b, beta, C, c):
                     Cv[i * n + j] += Av[i * sa_i + p * sa_p] * x
 
 
-@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def gemm(kind, ta, tb, m, n, k, alpha, A, a, B, b, beta, C, c):
     """``C = alpha op(A) op(B) + beta C``, each matrix row-major in a flat array from an offset:
     ``C`` is ``(m, n)`` from ``C[c]``, ``op(A)`` ``(m, k)`` from ``A[a]`` (stored ``(k, m)`` when
