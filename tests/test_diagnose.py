@@ -604,3 +604,21 @@ def test_the_old_module_name_does_not_hide_the_function():
 
     importlib.import_module("chainrule.diagnose")  # as `from chainrule.diagnose import ...` does
     assert callable(chainrule.diagnose) and chainrule.diagnose is diagnose
+
+
+def test_labels_memorised_without_validation_data_are_not_learning():
+    """Without validation data, a net large enough to memorise shuffled labels looks fitted:
+    the doctor holds rows out itself and sees that nothing generalises."""
+    X, y, _ = real_table("breast_cancer")
+    y = np.random.default_rng(0).permutation(y)
+    findings = diagnose(make_net([30, 16, 1], activation="tanh", loss="bce"), X, y)
+    f = expect(findings, "not-learning", "warning")
+    assert "rows the doctor held out" in f.message and "X and y" in f.hint
+    assert "healthy" not in by_code(findings)
+
+
+def test_a_learning_rate_too_low_is_not_also_seed_dependence():
+    X, y, _ = real_table("breast_cancer")
+    findings = by_code(diagnose(make_net([30, 16, 1], activation="tanh", loss="bce"), X, y,
+                                optimizer="sgd", learning_rate=1e-6, epochs=300))
+    assert "learning-rate-too-low" in findings and "seed-dependent" not in findings

@@ -181,9 +181,13 @@ class Case:
             Xv, yv = self.validation_data
             self.validation = self.net.check_data(Xv, yv)
 
-    def constant_loss(self, Y: Array, c: float | Array) -> float:
-        """The loss of the best constant prediction (the mean target, as probabilities)."""
-        p = (Y * c).sum(axis=0) if isinstance(c, np.ndarray) else Y.mean(axis=0)
+    def constant_loss(self, Y: Array, c: float | Array, prediction: Array | None = None) -> float:
+        """The loss of the best constant prediction (the mean target, as probabilities), or of
+        the constant ``prediction`` (e.g. the training rows' mean, on held-out rows)."""
+        if prediction is not None:
+            p = prediction
+        else:
+            p = (Y * c).sum(axis=0) if isinstance(c, np.ndarray) else Y.mean(axis=0)
         p = np.broadcast_to(p, Y.shape)
         if self.loss_name == "mse":
             Z = A = p

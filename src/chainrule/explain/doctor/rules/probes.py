@@ -24,6 +24,9 @@ WIDER_GAIN = 0.25  # loss decrease (in baselines) that makes a wider net better
 WIDE_UNITS = 16  # hidden units per layer (at least, and at least 4x) of the wider net
 TOO_SMALL_LOSS = 0.2  # truth tables: best loss / baseline above which a net does not fit
 REAL_WIDE_LOSS = 0.5  # real data: the wider net must get below this, and on held-out rows
+LEARNED_GAIN = 0.1  # real data: a good copy's loss fell by this many baselines from its start
+HOLD_OUT = 0.2  # rows the doctor holds out itself, when no validation data are given
+GENERALISES = 0.95  # held-out loss / constant prediction's below which something generalises
 
 
 def seeds(case: Case) -> Copies | None:
@@ -52,8 +55,10 @@ def _groups(case: Case, copies: Copies) -> tuple[np.ndarray, np.ndarray, np.ndar
     best = float(losses.min())
     if case.truth_table:
         good = copies.fitted
-    else:
-        good = copies.fitted | (losses <= best + NEAR_BEST * case.baseline)
+    else:  # near the best copy, and by learning: not by the luck of a low starting loss
+        start = copies.curves[0] if len(copies.curves) else losses
+        moved = losses <= start - LEARNED_GAIN * case.baseline
+        good = copies.fitted | (losses <= best + NEAR_BEST * case.baseline) & moved
     stuck = ~good & ~copies.falling() & (losses > best + STUCK_GAP * case.baseline)
     return good, stuck, ~good & ~stuck
 
@@ -73,7 +78,7 @@ def seed_dependent(case: Case) -> None:
     (warning) when your copies (``restarts``) would all get stuck with probability over 1%,
     else (info)."""
     copies = seeds(case)
-    if copies is None or copies.epochs < MIN_CURVE:
+    if copies is None or copies.epochs < MIN_CURVE or case.has("learning-rate-too-low"):
         return
     good, stuck, improving = _groups(case, copies)
     best = float(copies.losses.min())
@@ -223,6 +228,40 @@ def too_small(case: Case) -> None:
         f"network reaches {wide_loss:.4g} in {epochs} epochs"
         + (" and fits it" if record.fitted.any() else ""),
         f"use more hidden units, e.g. {case.hints.network(wide.sizes)}")
+
+
+@rule("not-learning", needs=("probe", "run"))
+def memorised(case: Case) -> None:
+    """(warning) real data without validation data: the training loss fell well below a constant
+    prediction's, but on rows the doctor holds out itself (20%) the same training never does
+    better than a constant prediction: the rows are memorised, nothing generalises."""
+    run = case.run()
+    if (case.truth_table or case.validation is not None or case.n < 50
+            or run.loss_ratio > LEARNED_LOSS):
+        return
+    rows = np.random.default_rng(20240605).permutation(case.n)
+    cut = int(case.n * (1 - HOLD_OUT))
+    train, held = rows[:cut], rows[cut:]
+    settings = {k: v for k, v in case.kwargs.items() if k != "sample_weight"}
+    budget = case.epochs_for("yours", case.user_copies)
+    if settings.get("epochs") is None:
+        settings["max_epochs"] = min(settings.get("max_epochs") or budget, budget)
+    else:
+        settings["epochs"] = min(int(settings["epochs"]), budget)
+    X, Y = case.X, case.Y
+    history = case.net.copy().fit(X[train], Y[train], validation_data=(X[held], Y[held]),
+                                  **settings)
+    constant = case.constant_loss(Y[held], 1.0 / len(held), prediction=Y[train].mean(axis=0))
+    best = min(history.val_loss) if history.val_loss else np.inf
+    if best >= GENERALISES * constant:
+        case.add("not-learning", "warning",
+                 f"the training loss fell to {run.loss_ratio:.0%} of a constant prediction's, "
+                 f"but on {len(held)} rows the doctor held out, the same training never did "
+                 f"better than a constant prediction (best {best:.4g} against {constant:.4g}): "
+                 "the network memorises rows, and nothing it learns generalises",
+                 "check that X and y belong together (rows in the same order, the right target "
+                 "column); hold out rows yourself to watch it ("
+                 f"{case.hints.early_stopping()})")
 
 
 @rule("not-learning", "probe-truncated", needs=("probe",))
