@@ -262,3 +262,34 @@ def c16():
         gW1 = X.T@dh; gb1 = dh.sum(0); gw2 = sig(H).T@d   # bug: sig applied again
         return [gW1[0,0], gW1[1,0], gb1[0], gW1[0,1], gW1[1,1], gb1[1], gw2[0], gw2[1], d.sum()]
     return loss, grad, p, X, y
+
+@case("Ng course dict, grads keyed dW1, tanh' as 1 - Z1**2", {"W1": "derivative-at-wrong-value", "b1": "derivative-at-wrong-value"})
+def c17():
+    X = rng.normal(size=(2, 30)); Y = (X[0:1] * X[1:2] > 0).astype(float)   # samples as columns
+    m = X.shape[1]
+    p = {"W1": rng.normal(size=(4, 2)) * 0.5, "b1": np.zeros((4, 1)), "W2": rng.normal(size=(1, 4)) * 0.5, "b2": np.zeros((1, 1))}
+    def forward(p):
+        Z1 = p["W1"] @ X + p["b1"]; A1 = np.tanh(Z1); A2 = sig(p["W2"] @ A1 + p["b2"]); return Z1, A1, A2
+    def loss(p):
+        *_, A2 = forward(p); return float(-np.sum(Y*np.log(A2) + (1-Y)*np.log(1-A2)) / m)
+    def grad(p):
+        Z1, A1, A2 = forward(p)
+        dZ2 = A2 - Y; dW2 = dZ2 @ A1.T / m; db2 = np.sum(dZ2, axis=1, keepdims=True) / m
+        dZ1 = (p["W2"].T @ dZ2) * (1 - np.power(Z1, 2))     # bug: 1 - A1**2 belongs
+        dW1 = dZ1 @ X.T / m; db1 = np.sum(dZ1, axis=1, keepdims=True) / m
+        return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
+    return loss, grad, p, X.T, Y.T
+
+@case("(out, in) weights W_ih/W_ho, error carried back without the transpose", {"W_ih": "not-carried-back", "b_h": "not-carried-back"})
+def c18():
+    X = rng.normal(size=(8, 3)); T = rng.random((8, 3))
+    p = {"W_ih": rng.normal(size=(3, 3)) * 0.7, "b_h": np.zeros(3), "W_ho": rng.normal(size=(3, 3)) * 0.7, "b_o": np.zeros(3)}
+    def loss(p):
+        H = sig(X @ p["W_ih"].T + p["b_h"]); O = sig(H @ p["W_ho"].T + p["b_o"]); return 0.5 * np.sum((O - T) ** 2)
+    def grad(p):
+        H = sig(X @ p["W_ih"].T + p["b_h"]); O = sig(H @ p["W_ho"].T + p["b_o"])
+        d_o = (O - T) * O * (1 - O)
+        d_h = (d_o @ p["W_ho"].T) * H * (1 - H)     # bug: d_o @ W_ho, as the forward pass is H @ W_ho.T
+        return {"W_ih": d_h.T @ X, "b_h": d_h.sum(0), "W_ho": d_o.T @ H, "b_o": d_o.sum(0)}
+    return loss, grad, p, X, T
+

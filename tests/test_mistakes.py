@@ -6,9 +6,11 @@ from __future__ import annotations
 import importlib
 
 import learner_code
+import learner_scalars
 import mistake_zoo as zoo
 import numpy as np
 import pytest
+from learner_code import sig
 
 from chainrule.explain import MISTAKES, check_gradients, check_update
 
@@ -308,3 +310,63 @@ def test_learners_code_from_qa_sites_gets_its_mistake_named(name: str, with_data
     data = {"X": X, "y": y} if with_data else {}
     report = check_gradients(loss, grad, params, **data)
     assert report.mistakes == expected, str(report)
+
+
+def test_scalars_whose_biases_are_named_like_weights_and_data_in_numbered_globals() -> None:
+    """``w1 .. w9`` with the biases last, the sample in globals ``X1, X2, T``: the network is
+    identified without being told, and the wrong derivative named on exactly its parameters."""
+    report = check_update(learner_scalars.step, learner_scalars.params, learner_scalars.loss,
+                          learner_scalars.lr)
+    wrong = {"w1", "w2", "w3", "w4", "w7", "w8"}
+    assert report.mistakes == dict.fromkeys(wrong, "derivative-at-wrong-value"), str(report)
+    assert "2-2-1" in report.network
+
+
+def test_carry_without_the_transpose_names_the_weight_the_error_passes_through() -> None:
+    make = next(fn for name, fn, _ in learner_code.CASES if name.startswith("(out, in)"))
+    loss, grad, params, X, y = make()
+    report = check_gradients(loss, grad, params, X=X, y=y)
+    assert "δ2·W_ho without the transpose" in report["W_ih"].yours
+    assert "W_ih" not in report["W_ih"].yours
+
+
+def test_a_step_that_rebinds_its_arrays_is_refused_with_the_reason() -> None:
+    """Nielsen's ``self.weights = [...]``: the arrays passed in never change and nothing is
+    returned. That is not 'never computed' on every parameter: it is refused, saying why."""
+    X, y = np.array([[0.0, 1.0]]), np.array([[1.0]])
+    net = {"weights": [np.full((2, 2), 0.3), np.full((2, 1), -0.2)]}
+
+    def loss(p):
+        return float(np.sum((sig(sig(X @ p[0]) @ p[1]) - y) ** 2))
+
+    def step(p):
+        net["weights"] = [w - 0.1 for w in p]  # a new list: p itself is untouched
+
+    with pytest.raises(ValueError, match="changed none of the parameters"):
+        check_update(step, net["weights"], loss, 0.1, X=X, y=y)
+
+
+def test_gradients_listed_last_layer_first_get_a_hint() -> None:
+    X, y = np.array([[0.0, 1.0]]), np.array([[1.0]])
+    params = [np.full((2, 3), 0.3), np.zeros(3), np.full((3, 1), -0.2), np.zeros(1)]
+
+    def loss(p):
+        return float(np.sum((sig(sig(X @ p[0] + p[1]) @ p[2] + p[3]) - y) ** 2))
+
+    with pytest.raises(ValueError, match="last layer first"):
+        check_gradients(loss, lambda p: [np.zeros_like(q) for q in reversed(p)], params)
+
+
+def test_the_notation_reads_as_english_and_defines_the_loss_constant() -> None:
+    make = next(fn for name, fn, _ in learner_code.CASES if name.startswith("Ng course dict"))
+    loss, grad, params, X, y = make()
+
+    def doubled_output_gradient(p):
+        g = grad(p)
+        return {**g, "dW2": 2 * g["dW2"]}
+
+    report = check_gradients(loss, doubled_output_gradient, params, X=X, y=y)
+    notation = next(n for n in report.notes if n.startswith("notation"))
+    assert "the loss is the mean over samples" in notation
+    assert report.mistakes["W2"] == "scale"
+    assert "δ2 = c·(a2 - t) with c = 1/n = 1/30" in report["W2"].right

@@ -9,8 +9,10 @@ Nothing is executed: only names and values already in memory are read.
 
 from __future__ import annotations
 
+import dis
 import inspect
 import itertools
+import re
 import types
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,6 +23,8 @@ INPUT_NAMES = ("x", "xs", "inputs", "input", "x_data", "x_train", "data", "featu
                "training_inputs", "samples", "q")
 TARGET_NAMES = ("y", "ys", "t", "target", "targets", "labels", "label", "y_data", "y_train",
                 "expected", "outputs", "set_a", "answers", "a", "truth")
+NUMBERED_INPUT = re.compile(r"^(x|i|in|inp|input)_?(\d+)$", re.IGNORECASE)
+NUMBERED_TARGET = re.compile(r"^(t|y|target|desired|expected)_?(\d+)$", re.IGNORECASE)
 MAX_PAIRS = 24
 MAX_ROWS = 16  # single samples of the likeliest pair tried as the data
 MAX_ENTRIES = 1_000_000
@@ -42,12 +46,32 @@ def data_candidates(*functions: Callable, exclude: tuple[Any, ...] = ()) -> list
         if _compatible(X, y):
             pairs.append((_rank(xn, INPUT_NAMES) + _rank(yn, TARGET_NAMES), X, y))
     pairs.sort(key=lambda p: p[0])
-    out = [(X, y) for _, X, y in pairs[:MAX_PAIRS]]
+    out = _numbered_scalars(found) + [(X, y) for _, X, y in pairs[:MAX_PAIRS]]
     if out:  # a loss of one sample of the data (question 002 trains on X[s], y[s])
         X, y = out[0]
         if X.ndim >= 1 and y.ndim >= 1 and X.shape[0] == y.shape[0] <= MAX_ROWS:
             out += [(X[i], y[i]) for i in range(X.shape[0])]
     return out
+
+
+def _numbered_scalars(found: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One sample written as numbered scalars: inputs ``x1, x2`` (``X1``, ``i1``, ``input_1``)
+    and a target ``t`` (``T``, ``target``, ``y``) or numbered targets ``t1, t2``."""
+    def numbered(pattern: re.Pattern) -> dict[str, list[tuple[int, float]]]:
+        groups: dict[str, list[tuple[int, float]]] = {}
+        for name, value in found.items():
+            match = pattern.match(name)
+            if match and value.ndim == 0:
+                groups.setdefault(match[1].lower(), []).append((int(match[2]), float(value)))
+        return groups
+
+    targets = [np.array([float(found[name])]) for name in sorted(
+        (n for n in found if found[n].ndim == 0 and n.lower() in TARGET_NAMES[:6]),
+        key=lambda n: _rank(n, TARGET_NAMES))]
+    targets += [np.array([v for _, v in sorted(entries)])
+                for entries in numbered(NUMBERED_TARGET).values()]
+    return [(np.array([[v for _, v in sorted(entries)]]), t[None, :])
+            for entries in numbered(NUMBERED_INPUT).values() for t in targets]
 
 
 def _read_names(fn: Any, depth: int, visited: set[int]) -> Iterator[tuple[str, Any]]:
@@ -65,7 +89,7 @@ def _read_names(fn: Any, depth: int, visited: set[int]) -> Iterator[tuple[str, A
     if code is None:
         return
     namespace = getattr(fn, "__globals__", {})
-    for name in code.co_names:
+    for name in _globals_read(code):
         if name in namespace:
             value = namespace[name]
             yield name, value
@@ -82,6 +106,17 @@ def _read_names(fn: Any, depth: int, visited: set[int]) -> Iterator[tuple[str, A
     for name, value in zip(reversed(code.co_varnames[:code.co_argcount]),
                            reversed(fn.__defaults__ or ()), strict=False):
         yield name, value
+
+
+def _globals_read(code: types.CodeType) -> list[str]:
+    """The global names ``code`` (and the comprehensions and lambdas inside it) loads: not
+    attribute names such as the ``T`` of ``W.T``, which share ``co_names`` with them."""
+    names = [ins.argval for ins in dis.get_instructions(code)
+             if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")]
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names += _globals_read(const)
+    return list(dict.fromkeys(names))
 
 
 def _numbers(value: Any) -> np.ndarray | None:

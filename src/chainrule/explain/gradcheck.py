@@ -273,12 +273,19 @@ class Checker:
             report.network = model.describe()
             self.notes.insert(0, f"notation: {words.Namer(model, self.entry_names()).notation()}")
         elif not report.network:  # (a network found from the gradient: the loss is wrong)
-            self.notes.append(
-                "to name the mistakes, pass your data: check_gradients(loss_fn, grad_fn, params, "
-                "X=X, y=y), so that the check can identify your network"
-                if self.data is None and not self.found_data else
-                "no network of standard layers, activations and losses gives your loss on the "
-                "data, so only not-computed, sign and scale mistakes are named")
+            call = ("check_update(step, params, loss_fn, learning_rate, X=X, y=y)"
+                    if self.what == "implied" else
+                    "check_gradients(loss_fn, grad_fn, params, X=X, y=y)")
+            if self.data is None and not self.found_data:
+                note = (f"to name the mistakes, pass your data: {call}, so that the check can "
+                        "identify your network")
+            else:
+                note = ("no network of standard layers, activations and losses gives your loss "
+                        "on the data, so only not-computed, sign and scale mistakes are named")
+                if self.data is None:
+                    note += (f" (the data were guessed from the names your functions read: if "
+                             f"they are not the samples your loss uses, pass them: {call})")
+            self.notes.append(note)
         report.notes = self.notes + report.notes
         return report
 

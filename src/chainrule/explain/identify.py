@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .model import ERRORS, HIDDEN, OUTPUT, LayerMap, Layout, Model
-from .params import Params
+from .params import Params, label
 
 Array = np.ndarray
 MATCH_RTOL = 1e-6  # a loss "equals" the learner's within this relative error at every point
@@ -62,7 +62,7 @@ def leaves(params: Params) -> list[Leaf]:
             role = "b"
         elif re.match(r"(w|weight|theta|syn|kernel|v\d|coef)", stem) or "weight" in text:
             role = "w"
-        out.append(Leaf(i, str(name), tuple(shape), int(params.offsets[i]), role,
+        out.append(Leaf(i, label(name), tuple(shape), int(params.offsets[i]), role,
                         tuple(numbers)))
     return out
 
@@ -186,29 +186,38 @@ def _bias_indices(biases: list[Leaf]) -> Array | None:
 
 def sequential_layouts(params: Params, n_in: int, n_out: int) -> list[Layout]:
     """Scalars in sequence, ``w1 .. w6`` and ``b1 .. b3``, as one hidden layer: its size is
-    what makes the count add up with the data's inputs and outputs."""
+    what makes the count add up with the data's inputs and outputs. Biases named like the
+    weights (``w1 .. w9``, the last three the biases) are tried in the two usual places: after
+    all the weights, or after each layer's weights."""
     items = leaves(params)
     if not all(leaf.size == 1 for leaf in items):
         return []
     weights = sorted([x for x in items if x.role != "b"], key=lambda x: x.digits)
     biases = sorted([x for x in items if x.role == "b"], key=lambda x: x.digits)
+    splits = []  # (hidden units, first layer's weights, second's, first's biases, second's)
     hidden, rest = divmod(len(weights), n_in + n_out)
-    if rest or hidden < 1 or len(biases) not in (0, hidden + n_out):
-        return []
+    if not rest and hidden >= 1 and len(biases) in (0, hidden + n_out):
+        cut = n_in * hidden
+        splits.append((hidden, weights[:cut], weights[cut:], biases[:hidden], biases[hidden:]))
+    hidden, rest = divmod(len(weights) - n_out, n_in + n_out + 1)
+    if not biases and not rest and hidden >= 1:
+        cut, end = n_in * hidden, (n_in + n_out) * hidden
+        splits.append((hidden, weights[:cut], weights[cut:end], weights[end:end + hidden],
+                       weights[end + hidden:]))  # W1, W2, b1, b2
+        first, b1 = weights[:cut], weights[cut:cut + hidden]
+        splits.append((hidden, first, weights[cut + hidden:-n_out], b1, weights[-n_out:]))
     out = []
-    starts = np.array([w.start for w in weights])
-    first, second = starts[: n_in * hidden], starts[n_in * hidden:]
-    b = np.array([x.start for x in biases]) if biases else None
-    b1, b2 = (b[:hidden], b[hidden:]) if b is not None else (None, None)
-    names = [", ".join(x.name for x in weights[: n_in * hidden]),
-             ", ".join(x.name for x in weights[n_in * hidden:])]
-    bias_names = ([", ".join(x.name for x in biases[:hidden]),
-                   ", ".join(x.name for x in biases[hidden:])] if biases else [None, None])
-    for order1, order2 in itertools.product((False, True), repeat=2):
-        W1 = first.reshape(hidden, n_in).T if order1 else first.reshape(n_in, hidden)
-        W2 = second.reshape(n_out, hidden).T if order2 else second.reshape(hidden, n_out)
-        out.append(Layout((LayerMap(W1, b1, names[0], bias_names[0], "scalar"),
-                           LayerMap(W2, b2, names[1], bias_names[1], "scalar"))))
+    for hidden, w1, w2, b1, b2 in splits:
+        first, second = np.array([w.start for w in w1]), np.array([w.start for w in w2])
+        starts1 = np.array([x.start for x in b1]) if b1 else None
+        starts2 = np.array([x.start for x in b2]) if b2 else None
+        names = [", ".join(x.name for x in w1), ", ".join(x.name for x in w2)]
+        bias_names = [", ".join(x.name for x in b1) or None, ", ".join(x.name for x in b2) or None]
+        for order1, order2 in itertools.product((False, True), repeat=2):
+            W1 = first.reshape(hidden, n_in).T if order1 else first.reshape(n_in, hidden)
+            W2 = second.reshape(n_out, hidden).T if order2 else second.reshape(hidden, n_out)
+            out.append(Layout((LayerMap(W1, starts1, names[0], bias_names[0], "scalar"),
+                               LayerMap(W2, starts2, names[1], bias_names[1], "scalar"))))
     return out
 
 

@@ -36,9 +36,11 @@ FIXES = {
             "the update: w -= lr * dL/dw",
     "scale": "take the constant from the loss you compute: 2 for a sum of squares, 1/n for a "
              "mean over n samples; no learning rate inside the gradient",
-    "derivative-at-wrong-value": "take f' at the net input z: for the sigmoid "
-                                 "σ'(z) = σ(z)(1 - σ(z)) = a(1 - a) with a = σ(z), so a(1 - a) "
-                                 "takes the activation a, never z, and σ(a) is applied once only",
+    "derivative-at-wrong-value": "take f' at the net input z of the same layer, written "
+                                 "through its activation a = f(z) where that is simpler: "
+                                 "sigmoid σ'(z) = a(1 - a), tanh'(z) = 1 - a², relu'(z) = "
+                                 "(z > 0); a formula in a is never fed z, and f is never applied "
+                                 "to a again",
     "derivative-missing": "multiply by f'(z) of the layer the error passes through",
     "derivative-extra": "apply f'(z) once per activation, and none where there is no activation "
                         "or where the loss already cancels it (sigmoid + cross-entropy: "
@@ -214,11 +216,11 @@ def _carry_before_derivative(m: Model, l: int, delta: Array, G: Array | None, W:
 CARRIES = (
     Part("right", None, _carry_right, "dL/da{l} = {carry}"),
     Part("transposed", "not-carried-back", _carry_transposed,
-         "dL/da{l} = δ{above}·{W} without the transpose"),
+         "dL/da{l} = δ{above}·{W_above} without the transpose"),
     Part("without weights", "not-carried-back", _carry_without_weights,
-         "dL/da{l} = δ{above}, without the weights {W}"),
+         "dL/da{l} = δ{above}, without the weights {W_above}"),
     Part("before derivative", "derivative-missing", _carry_before_derivative,
-         "dL/da{l} = dL/da{above}·{W}ᵀ, carried back before {fprime_above}(z{above})"),
+         "dL/da{l} = dL/da{above}·{W_above}ᵀ, carried back before {fprime_above}(z{above})"),
 )
 
 

@@ -11,6 +11,7 @@ step, back into a vector.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -92,6 +93,7 @@ class Params:
         # a dict's (or nested lists') gradients as one flat list, in the order of the leaves
         flat = (isinstance(grads, list | tuple) and len(grads) == len(self)
                 and (isinstance(self.structure, Mapping) or any(len(p) > 1 for p in self.paths)))
+        grads = _gradient_keys(grads, self.structure)
         self._check_top(grads, what, flat)
         parts = []
         for i, (path, name, shape) in enumerate(zip(self.paths, self.names, self.shapes,
@@ -106,6 +108,10 @@ class Params:
                     grad = grad.reshape(shape)  # (n,) for (n, 1) and the like
                 else:
                     hint = " (it looks transposed)" if grad.shape == shape[::-1] else ""
+                    if not hint and isinstance(grads, list | tuple) and \
+                            len(grads) == len(self) and self._reversed(grads):
+                        hint = " (the gradients look listed last layer first: return them in "
+                        hint += "the order of params)"
                     raise ValueError(
                         f"the gradient of {label(name)} has shape {grad.shape} but the "
                         f"parameter has shape {shape}{hint}; a gradient must have the shape of "
@@ -113,6 +119,14 @@ class Params:
             parts.append(grad.reshape(-1))
         return np.concatenate(parts)
 
+
+    def _reversed(self, grads: list | tuple) -> bool:
+        """Do the gradients have the parameters' shapes in reverse order?"""
+        try:
+            shapes = [np.shape(g) for g in reversed(grads)]
+        except ValueError:
+            return False
+        return [int(np.prod(s)) for s in shapes] == [int(np.prod(s)) for s in self.shapes]
 
     def _check_top(self, grads: Any, what: str, flat: bool) -> None:
         """Clear errors for gradients whose top level does not mirror the parameters."""
@@ -132,6 +146,31 @@ class Params:
             got = len(grads) if isinstance(grads, list | tuple) else type(grads).__name__
             raise ValueError(f"params has {len(top)} entries, so {what} must return a list of "
                              f"{len(top)} gradients; it returned {got}")
+
+
+GRADIENT_AFFIXES = re.compile(r"^(dl_?d|dj_?d|dloss_?d|grad_?|d_?|g_?)|(_?grads?|_?gradient)$",
+                              re.IGNORECASE)
+
+
+def _gradient_keys(grads: Any, structure: Any) -> Any:
+    """Gradients keyed as learners key them (``dW1``, ``grad_b1``, ``dL_dW1``, ``W1_grad``)
+    for parameters keyed ``W1``, ``b1``: the same dict under the parameters' keys. Anything
+    that does not map one to one is returned unchanged."""
+    if not (isinstance(grads, Mapping) and isinstance(structure, Mapping)) or \
+            all(k in structure for k in grads):
+        return grads
+    renamed = {}
+    for key, value in grads.items():
+        if key in structure:
+            renamed[key] = value
+            continue
+        names = {GRADIENT_AFFIXES.sub("", key, count=n) for n in (1, 2)} \
+            if isinstance(key, str) else set()
+        names = [n for n in names if n in structure and n not in grads and n not in renamed]
+        if len(names) != 1:
+            return grads
+        renamed[names[0]] = value
+    return renamed
 
 
 def _collect(node: Any, path: Path, out: list[Path]) -> None:

@@ -73,14 +73,32 @@ def check_update(step: Any, params: Any, loss_fn: Any, learning_rate: float, *,
     checker = Checker(P, loss_call, data, (loss_fn, step), rtol, atol, seed,
                       rate=float(learning_rate), what="implied")
 
+    seen = {"returned": False, "moved": False}
+
     def implied(theta: np.ndarray) -> np.ndarray:
         structure = P.build(theta)
         result = step_call(structure)
         after = _after(P, structure, result)
         checker.dtypes.add(_float_kind(result))
+        seen["returned"] |= result is not None
+        seen["moved"] |= bool(np.any(after != theta))
         return (theta - after) / learning_rate
 
-    return checker.run(implied)
+    report = checker.run(implied)
+    if not (seen["returned"] or seen["moved"]):
+        raise ValueError(
+            "step changed none of the parameters it was given and returned nothing, at every "
+            "point tried. A step that assigns new arrays (self.weights = [...], or "
+            "W = W - lr * dW inside the function) leaves the arrays passed in unchanged, so "
+            "the check cannot see its update: make it update in place (W -= lr * dW, "
+            "params['W1'] = ...), or return the new parameters (e.g. return [net.weights, "
+            "net.biases]). If your training relies on such a step, its updates are lost too.")
+    if report.mistakes and set(report.mistakes.values()) == {"unexplained"}:
+        report.notes.append(
+            "check_update reads one update: a step that loops over the samples (an epoch of "
+            "per-sample updates) implies no single gradient; pass it one sample "
+            "(X=X[:1], y=y[:1]) or one batch")
+    return report
 
 
 def _after(P: Params, structure: Any, result: Any) -> np.ndarray:

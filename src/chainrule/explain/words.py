@@ -51,8 +51,9 @@ class Namer:
         for l, (m, act) in enumerate(zip(self.model.layout.layers, self.model.activations,
                                          strict=True), start=1):
             steps.append(f"{self.net_input(m, l)}, a{l} = {SYMBOL[act]}(z{l})")
-        return (" → ".join(steps) + f"; δl = dL/dzl; the loss is the "
-                f"{self.model.loss_words()}")
+        how = self.model.loss_words()
+        article = "" if how.startswith("half") or how[0].isdigit() else "the "
+        return " → ".join(steps) + f"; δl = dL/dzl; the loss is {article}{how}"
 
     def net_input(self, m: LayerMap, l: int) -> str:
         bias = "" if m.b is None else " + " + (m.bias_name or "b")
@@ -111,8 +112,8 @@ class Namer:
         model = self.model
         L = len(model.activations)
         if l == L and model.fused:
-            return (f"δ{L} = c·(a{L} - t), the {SYMBOL[model.activations[-1]]}' cancelling "
-                    "with the cross-entropy")
+            return (f"δ{L} = c·(a{L} - t) with c = {constant_words(model)}, the "
+                    f"{SYMBOL[model.activations[-1]]}' cancelling with the cross-entropy")
         derivative = _derivative_words(model, l)
         if l == L:
             return f"δ{L} = dL/da{L}·{derivative}"
@@ -174,6 +175,16 @@ def _derivative_words(model: Model, l: int) -> str:
             "tanh": f"tanh'(z{l}), tanh'(z{l}) = 1 - a{l}²",
             "relu": f"relu'(z{l}) (1 where z{l} > 0, else 0)",
             "identity": "1 (no activation)"}.get(name, f"{SYMBOL[name]}'(z{l})")
+
+
+def constant_words(model: Model) -> str:
+    """The loss's constant ``c`` (``L = c * sum of the errors``) as the learner would write it."""
+    n, k = model.T.shape
+    c = model.scale
+    known = ((1.0, "1 (a sum)"), (1 / n, f"1/n = 1/{n} (a mean over the samples)"),
+             (1 / (n * k), f"1/(n·k) = 1/{n * k} (a mean over every output)"))
+    return next((words for value, words in known if abs(c - value) <= 1e-5 * value),
+                f"{c:.4g}")
 
 
 def factor_words(s: float, n: int) -> str:
