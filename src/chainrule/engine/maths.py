@@ -301,6 +301,8 @@ def loss_and_error(loss, output, Z, A, start, Y, y, rows, m, c, weights, w, D):
                                 total += fast_exp(Z[z0 + q] - top)
                             lse = top + fast_log(total)
                         row += Y[y0 + j] * (lse - Z[z0 + j])
+                elif not abs(Z[z0 + j]) < np.inf:  # the core's 0 (lse - z): NaN, as it
+                    row = np.nan  # is where z is -inf, +inf or NaN (then: diverged)
                 if error:
                     D[i * m + j] = (A[z0 + j] - Y[y0 + j]) * ci
         value += ci * row
