@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -51,3 +52,45 @@ def test_the_engines_cross_entropy_is_nan_wherever_the_cores_is() -> None:
                                        0, Y.ravel().copy(), 0, 2, 3, 0.5, np.zeros(0), 0,
                                        np.zeros(0))
             assert np.isnan(got) == np.isnan(want) and (np.isnan(got) or got == want), (bad, Y)
+
+
+FORWARD = """
+import numpy as np
+from chainrule.engine import maths
+sizes, offsets = np.array([3, 40, 2]), np.array([0, 160])
+acts = np.array([maths.TANH, maths.IDENTITY])
+params, X = np.linspace(-1, 1, 242), np.linspace(0, 1, 90)
+Zs, As = np.empty(30 * 42), np.empty(30 * 42)
+out = maths.forward(0, params, 0, X, 0, 30, sizes, offsets, acts, Zs, As, 30)
+print(float(As[out]))
+"""
+
+
+def test_an_edit_of_one_engine_file_recompiles_the_code_that_holds_it(tmp_path) -> None:
+    """``maths.forward`` cached on disk holds ``blas.gemm``: after an edit of ``blas.py``
+    alone (here: products doubled), it must not run the old ``gemm`` from the cache."""
+    import shutil
+    import subprocess
+    import sys
+
+    import chainrule
+
+    package = tmp_path / "chainrule"
+    shutil.copytree(os.path.dirname(chainrule.__file__), package,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+
+    def forward() -> float:
+        env = dict(os.environ, PYTHONPATH=str(tmp_path))
+        env.pop("NUMBA_CACHE_DIR", None)
+        out = subprocess.run([sys.executable, "-c", FORWARD], env=env, capture_output=True,
+                             text=True, check=True, timeout=300).stdout
+        return float(out)
+
+    before = forward()
+    blas = package / "engine" / "blas.py"
+    source = blas.read_text()
+    edit = "    if kind == LOOPS or m * n * k"
+    assert edit in source
+    blas.write_text(source.replace(edit, "    alpha = 2.0 * alpha\n" + edit, 1))
+    after = forward()
+    assert after != before

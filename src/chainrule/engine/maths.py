@@ -28,6 +28,7 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 from .blas import gemm
+from .caching import key_by_all_files
 
 # codes: the position of the name is the code
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "exp", "identity",
@@ -488,3 +489,6 @@ def update(optimizer, hyper, params, grads, first, second, steps, k, P):
             gi = 0.0 if agreement < 0.0 else g[i]
             p[i] -= (1.0 if gi > 0.0 else (-1.0 if gi < 0.0 else gi)) * s2[i]
             s1[i] = gi
+
+
+key_by_all_files(globals())  # (before any function here runs)
