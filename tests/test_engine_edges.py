@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
-from chainrule import SGD, Network
+from chainrule import SGD, Callback, Network
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -52,6 +52,49 @@ def test_the_engines_cross_entropy_is_nan_wherever_the_cores_is() -> None:
                                        0, Y.ravel().copy(), 0, 2, 3, 0.5, np.zeros(0), 0,
                                        np.zeros(0))
             assert np.isnan(got) == np.isnan(want) and (np.isnan(got) or got == want), (bad, Y)
+
+
+@pytest.mark.parametrize("batch", [None, 5])
+def test_momentum_turned_on_during_training_trains_alike(batch) -> None:
+    """SGD keeps no velocity without momentum; a callback that turns momentum on (a warm-up)
+    starts one from rest on both paths (the engine wrote past the end of an empty array, and
+    the core raised ``KeyError: 'v'``)."""
+
+    class WarmUp(Callback):
+        def on_epoch_end(self, training, epoch, logs):
+            self.optimizer.momentum = min(0.9, 0.3 * (epoch + 1))
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    y = X[:, 0] - X[:, 1]
+    runs = []
+    for engine in ("compiled", "numpy"):
+        warm_up = WarmUp()
+        warm_up.optimizer = SGD(0.02)
+        net = Network([3, 30, 1], output_activation="identity", seed=0)
+        runs.append((net, net.fit(X, y, epochs=6, batch_size=batch, optimizer=warm_up.optimizer,
+                                  callbacks=[warm_up], restarts=3, engine=engine)))
+    (net_a, history_a), (net_b, history_b) = runs
+    assert history_a.engine == "compiled" and history_a.stopped_because == "epochs done"
+    assert warm_up.optimizer.state[0]["v"].any()
+    for p, q in zip(net_a.parameters(), net_b.parameters(), strict=True):
+        np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(history_a.loss, history_b.loss, rtol=1e-12)
+
+
+def test_an_optimizer_given_momentum_between_fits_keeps_training() -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 2))
+    y = np.tanh(X[:, 0])
+    nets = []
+    for engine in ("compiled", "numpy"):
+        optimizer, net = SGD(0.05), Network([2, 8, 1], output_activation="identity", seed=1)
+        net.fit(X, y, epochs=3, optimizer=optimizer, restarts=2, engine=engine)
+        optimizer.momentum = 0.9
+        net.fit(X, y, epochs=3, optimizer=optimizer, restarts=2, engine=engine)
+        nets.append(net)
+    for p, q in zip(*(net.parameters() for net in nets), strict=True):
+        np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-12)
 
 
 FORWARD = """
