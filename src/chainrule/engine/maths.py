@@ -163,9 +163,9 @@ def fast_log(x):
 @njit(**JIT, inline="always")
 def fast_log1p(e):
     """``log(1 + e)`` for ``e >= 0``, within a few ulp: ``log(u)`` of ``u = 1 + e`` rounded,
-    corrected by what the rounding lost, ``(e - (u - 1)) / u``."""
+    corrected by what the rounding lost, ``(e - (u - 1)) / u`` (nothing at ``e = inf``)."""
     u = 1.0 + e
-    return fast_log(u) + (e - (u - 1.0)) / u
+    return fast_log(u) + ((e - (u - 1.0)) / u if u < np.inf else 0.0)
 
 
 # -- activations ----------------------------------------------------------------------------------
