@@ -95,6 +95,8 @@ class SGD(Optimizer):
 
     def update(self, p: Array, g: Array, s: dict[str, Array]) -> None:
         if self.momentum:
+            if "v" not in s:  # momentum turned on after the first step: from rest (PyTorch's)
+                s["v"] = np.zeros_like(p)
             v = s["v"]
             v *= self.momentum
             v += g

@@ -114,9 +114,18 @@ class Kernel:
                  Rprop: ("previous", "step", None)}[type(self.optimizer)]
         return tuple(_flat(state[name]) if name in state else none for name in names)
 
+    def _start_velocity(self) -> None:
+        """SGD's momentum was turned on after the start (by a callback, or on an optimizer
+        reused): give it the velocity the loop updates, as the core's step does."""
+        params = self.params.reshape(self.K, self.P)
+        self.optimizer.states_for([params])[0].setdefault("v", np.zeros_like(params))
+        self.state = self._optimizer_state(params)
+        self.bind(*self.bound)
+
     def bind(self, tolerance: float | None, tol: float, check_step: bool, check_epoch: bool,
              auto_stop: bool, window: int, patience: int) -> None:
         """Fix the run's settings and the arguments that stay the same from call to call."""
+        self.bound = (tolerance, tol, check_step, check_epoch, auto_stop, window, patience)
         loop, m, s, r = self.loop, self.maths, self.settings, self.rules
         s[loop.BATCH] = self.batch
         s[loop.CHECK_STEP], s[loop.CHECK_EPOCH], s[loop.AUTO_STOP] = \
@@ -151,6 +160,8 @@ class Kernel:
         weights), and their records: losses ``(E, K)``, validation losses ``(E, K)`` and
         squares ``(E, 3, K, L)``."""
         loop, s, K, opt = self.loop, self.settings, self.K, self.optimizer
+        if type(opt) is SGD and opt.momentum and not self.state[0].size:
+            self._start_velocity()
         s[loop.EPOCHS], s[loop.FIRST_EPOCH], s[loop.REDRAWS] = epochs, first_epoch, redraws
         self.hyper[self.maths.LR] = opt.learning_rate  # (read at every call: a callback may
         for index, name in self.names:  # change the learning rate)

@@ -27,6 +27,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
+from .caching import key_by_all_files
+
 NUMPY_CBLAS, SCIPY_F77, LOOPS = 1, 2, 0
 _SYMBOLS = ("chainrule_cblas_dgemm", "chainrule_cblas_sgemm",
             "chainrule_f77_dgemm", "chainrule_f77_sgemm")
@@ -213,3 +215,6 @@ def gemm(kind, ta, tb, m, n, k, alpha, A, a, B, b, beta, C, c):
 
 
 SMALL_PRODUCT = 512  # multiply-adds up to which loops beat a BLAS call (measured: benchmarks/)
+
+
+key_by_all_files(globals())  # (before any function here runs)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .caching import key_by_all_files
 from .maths import (
     LR,
     MOMENTUM,
@@ -277,3 +278,6 @@ def run_epochs(X, Y, weights, X_val, Y_val, orders, sizes, offsets, acts, settin
             if all_stalled:
                 return e + 1, CONVERGED
     return epochs, RUNNING
+
+
+key_by_all_files(globals())  # (before any function here runs)

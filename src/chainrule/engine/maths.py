@@ -28,6 +28,7 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 from .blas import gemm
+from .caching import key_by_all_files
 
 # codes: the position of the name is the code
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "exp", "identity",
@@ -162,9 +163,9 @@ def fast_log(x):
 @njit(**JIT, inline="always")
 def fast_log1p(e):
     """``log(1 + e)`` for ``e >= 0``, within a few ulp: ``log(u)`` of ``u = 1 + e`` rounded,
-    corrected by what the rounding lost, ``(e - (u - 1)) / u``."""
+    corrected by what the rounding lost, ``(e - (u - 1)) / u`` (nothing at ``e = inf``)."""
     u = 1.0 + e
-    return fast_log(u) + (e - (u - 1.0)) / u
+    return fast_log(u) + ((e - (u - 1.0)) / u if u < np.inf else 0.0)
 
 
 # -- activations ----------------------------------------------------------------------------------
@@ -301,6 +302,8 @@ def loss_and_error(loss, output, Z, A, start, Y, y, rows, m, c, weights, w, D):
                                 total += fast_exp(Z[z0 + q] - top)
                             lse = top + fast_log(total)
                         row += Y[y0 + j] * (lse - Z[z0 + j])
+                elif not abs(Z[z0 + j]) < np.inf:  # the core's 0 (lse - z): NaN, as it
+                    row = np.nan  # is where z is -inf, +inf or NaN (then: diverged)
                 if error:
                     D[i * m + j] = (A[z0 + j] - Y[y0 + j]) * ci
         value += ci * row
@@ -486,3 +489,6 @@ def update(optimizer, hyper, params, grads, first, second, steps, k, P):
             gi = 0.0 if agreement < 0.0 else g[i]
             p[i] -= (1.0 if gi > 0.0 else (-1.0 if gi < 0.0 else gi)) * s2[i]
             s1[i] = gi
+
+
+key_by_all_files(globals())  # (before any function here runs)
