@@ -50,7 +50,9 @@ def diagnose(net: Network, X, y, *, history: History | None = None, probe: bool 
         losses), gradient norms and update ratios are read by the same rules that read the
         probe, and ``net`` is taken to be the trained network.
     probe : bool, optional
-        Train copies of ``net`` (default: yes, unless ``history`` is given).
+        Train copies of ``net`` to find causes. Default: yes without ``history``; with it,
+        only when the run did not learn (a truth table not fitted, or real data not below a
+        constant prediction's loss), to say why.
     hints : {"python", "cli"}
         The words of the fixes: Python arguments, or ``chainrule`` command-line flags.
     **fit_kwargs
@@ -87,6 +89,7 @@ def diagnose(net: Network, X, y, *, history: History | None = None, probe: bool 
         raise TypeError(f"history must be the History returned by fit, got {type(history)}")
     case = Case(net, X, y, history, dict(fit_kwargs), hints_for(hints),
                 history is None if probe is None else bool(probe))
+    case.probe_asked = probe
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         _examine(case)
@@ -107,6 +110,8 @@ def _examine(case: Case) -> None:
     case.stopped = False
     if blocked:
         case.probing = False
+    elif case.probe_asked is None and case.history is not None:
+        case.probing = not case.run_learned()  # a failed run: the probes say why
     for rule in RULES:
         if "raw" in rule.needs or not _can(case, rule):
             continue
@@ -117,7 +122,7 @@ def _examine(case: Case) -> None:
 
 def _can(case: Case, rule: Rule) -> bool:
     needs = rule.needs
-    if "start" in needs and case.history is not None:
+    if "start" in needs and case.history is not None and not case.probing:
         return False  # the network as given is the trained one: its start is unknown
     if "probe" in needs and not case.probing:
         return False

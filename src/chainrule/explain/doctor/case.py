@@ -22,7 +22,7 @@ import numpy as np
 
 from ...activations import activation_name
 from ...callbacks import Callback
-from ...network import Network
+from ...network import Network, forward
 from ...optimizers import Optimizer
 from ...training import AUTO_RESTARTS, SMALL_PROBLEM, History, Training, evaluate
 from .findings import RANK, Finding
@@ -34,6 +34,8 @@ TRUTH_TABLE_ROWS = 256  # 0/1 targets, discrete inputs, at most this many rows: 
 TRUTH_TABLE_VALUES = 16  # distinct values a column of a truth table's inputs has at most
 FITTED_LOSS = 0.05  # loss / baseline below which real data counts as fitted
 LEARNED_LOSS = 0.8  # loss / baseline below which a run has learned something
+NEAR_LINEAR = 0.02  # ... or within this many baselines of a model without hidden layer's loss
+SIGNAL = 0.98  # held-out loss / constant prediction's below which something was learned
 STUCK_GAP = 0.25  # a copy is stuck this many baselines above the best copy, not falling
 NEAR_BEST = 0.1  # a copy is good within this many baselines of the best
 SLOW_PROGRESS = 0.01  # relative loss decrease that counts as "still falling"
@@ -123,6 +125,7 @@ class Case:
     kwargs: dict
     hints: Hints
     probing: bool
+    probe_asked: bool | None = None
     findings: dict[str, Finding] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)
 
@@ -261,6 +264,68 @@ class Case:
             result = self._probe_run()
         self.cache["run"] = result
         return result
+
+    def start_net(self) -> Network:
+        """The network as training starts: as given, or (given a trained one, with its
+        ``history``) a copy with its weights drawn again by its initialiser."""
+        if self.history is None:
+            return self.net
+        if "start net" not in self.cache:
+            net = self.net.copy()
+            net.rng = np.random.default_rng(20240607)
+            net.initialize(net.layers)
+            self.cache["start net"] = net
+        return self.cache["start net"]
+
+    def learned_loss(self, loss: float) -> bool:
+        """Real data: a training loss well below a constant prediction's, or as low as a
+        network without hidden layer gets when the inputs tell that much (weak signal: they
+        tell little, and that little was learned)."""
+        if loss <= LEARNED_LOSS * self.baseline:
+            return True
+        linear = self.linear_loss()
+        chance = (self.sizes[0] + 1) / self.n  # what a linear fit gains on noise, in-sample
+        return linear <= (1 - chance - NEAR_LINEAR) * self.baseline and \
+            loss <= linear + NEAR_LINEAR * self.baseline
+
+    def run_learned(self) -> bool:
+        """Whether the run learned: fitted a truth table, or got real data's loss (or, with
+        validation data, the held-out loss) well below a constant prediction's."""
+        run = self.run()
+        if run is None or self.truth_table:
+            return run is not None and run.fitted
+        if self.validation is not None:
+            return self.held_out_ratio(run.net) < SIGNAL
+        return self.learned_loss(run.loss_ratio * self.baseline)
+
+    def held_out_ratio(self, net: Network) -> float:
+        """``net``'s loss on the validation rows / a constant prediction's (the training
+        rows' mean) there."""
+        Xv, Yv, cv = self.validation
+        constant = self.constant_loss(Yv, cv, self.Y.mean(axis=0))
+        return float(net.loss(Xv, Yv)) / max(constant, 1e-300)
+
+
+    def linear_loss(self) -> float:
+        """The training loss of a network without hidden layer (a linear or logistic model),
+        trained with fit's defaults: what the inputs give without any hidden unit."""
+        if "linear" not in self.cache:
+            net = self.net
+            try:
+                linear = Network([self.sizes[0], self.sizes[-1]],
+                                 output_activation=net.output_activation,
+                                 loss=net.loss_function, seed=20240606, dtype=net.dtype)
+                linear.fit(self.X, self.Y, restarts=1, max_epochs=self.epochs_for(
+                    "capacity", 1, linear), **{k: v for k, v in self.kwargs.items()
+                                               if k == "sample_weight"})
+                self.cache["linear"] = float(self.quality(linear.layers)[0][0])
+            except (ValueError, TypeError):
+                self.cache["linear"] = -np.inf
+        return self.cache["linear"]
+
+    def rows_right(self, net: Network) -> int:
+        """Truth tables: rows whose every output is on the right side of 0.5."""
+        return int(np.all((forward(net.layers, self.X) > 0.5) == (self.Y > 0.5), axis=1).sum())
 
     def _run_of(self, history: History, net: Network, source: str, complete: bool) -> Run:
         losses, fits = self.quality(net.layers)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ....optimizers import Optimizer
-from ..case import LEARNED_LOSS, SLOW_PROGRESS, Case
+from ..case import LEARNED_LOSS, SIGNAL, SLOW_PROGRESS, Case
 from . import rule
 from .units import check_units, vector
 
@@ -22,6 +22,7 @@ EXPLODING = 1e3
 OVERFIT_RISE = 0.1  # validation loss this much (relative) above its best: rising ...
 OVERFIT_RISE_BASE = 0.02  # ... and by this many (validation) baselines
 OVERFIT_GAP = 0.5  # validation above training loss by this many (validation) baselines
+AMBIGUOUS = 0.9  # held-out loss / constant's above which chance alone may explain the gain
 
 
 def _rate(case: Case) -> float | None:
@@ -82,16 +83,39 @@ def learning_rate_too_high(case: Case) -> None:
     ratios = np.asarray(h.update_ratios, dtype=np.float64)
     jumps = (float(np.median(ratios[:10].max(axis=1))) / case.batches
              if ratios.ndim == 2 and ratios.size else 0.0)
-    if not run.fitted and loss.size >= MIN_CURVE and tail > 0.9 * first and (
-            rises >= OSCILLATING or worse or loss.max() > 2 * first or jumps > BIG_UPDATE):
-        how = "ended higher than it started" if worse else "went nowhere"
+    adaptive = _adaptive_steps(case)
+    stalled = tail > 0.9 * first and (rises >= OSCILLATING or worse or loss.max() > 2 * first
+                                      or jumps > BIG_UPDATE) and not adaptive
+    thrashing = rises >= OSCILLATING and loss[-1] > 1.5 * finite.min() and \
+        not case.learned_loss(loss[-1]) if not case.truth_table else False
+    if not run.fitted and loss.size >= MIN_CURVE and (stalled or thrashing):
+        how = ("ended higher than it started" if worse else "went nowhere") if stalled else \
+            f"thrashed: it ended at {loss[-1] / finite.min():.3g} times its lowest value"
+        signs = [f"it rose in {up.sum()} of {up.size} epochs"]
+        first_jump = float(ratios[0].max()) / case.batches if ratios.ndim == 2 and \
+            ratios.size else 0.0
+        if jumps > BIG_UPDATE:
+            signs.append(f"each of the first updates changed the weights by {jumps:.0%} of "
+                         "their size")
+        elif first_jump > BIG_UPDATE:
+            signs.append(f"the first updates changed the weights by up to {first_jump:.0%} of "
+                         "their size")
         case.add("learning-rate-too-high", "warning",
-                 f"in {source} the loss {how} (start {first:.4g}, peak {loss.max():.4g}, end "
-                 f"{loss[-1]:.4g}): it rose in {up.sum()} of {up.size} epochs, and each of the "
-                 f"first updates changed the weights by {jumps:.0%} of their size: the steps "
+                 f"in {source} the loss {how} (start {first:.4g}, lowest {finite.min():.4g}, "
+                 f"peak {loss.max():.4g}, end {loss[-1]:.4g}): {', and '.join(signs)}: the steps "
                  "overshoot", _lower_rate(case))
-    elif not run.fitted and case.probing:
+    elif not run.fitted and case.probing and not adaptive:
         _overshooting_copies(case)
+
+
+def _adaptive_steps(case: Case) -> bool:
+    """Rprop at its default initial step (fit's choice for full batches): it sizes its own
+    steps, and a loss that wanders then says nothing about a learning rate."""
+    optimizer = case.kwargs.get("optimizer", "auto")
+    full_batch = case.batches == 1
+    name = type(optimizer).__name__.lower() if isinstance(optimizer, Optimizer) else \
+        str(optimizer).lower()
+    return (name == "rprop" or name == "auto" and full_batch) and _rate(case) is None
 
 
 def _overshooting_copies(case: Case) -> None:
@@ -213,7 +237,8 @@ def too_few_updates(case: Case) -> None:
     too)."""
     run = case.run()
     h = run.history
-    if not run.complete or run.fitted or h.stopped_because not in ("epochs done", "max_epochs"):
+    if not run.complete or run.fitted or h.stopped_because not in ("epochs done", "max_epochs") \
+            or case.has("learning-rate-too-high"):
         return
     loss = np.asarray(h.loss, dtype=np.float64)
     fell = _still_falling(loss, case.batches)
@@ -228,6 +253,8 @@ def too_few_updates(case: Case) -> None:
         continued = run.net.copy()
         h2, _ = case.train(continued, epochs=None, max_epochs=case.epochs_for("more", 1),
                            restarts=1)
+        if h2.loss and h2.loss[-1] >= loss[-1]:
+            return  # more of the same training did not help: not a matter of epochs
         if h2.loss:
             more = (f"; continuing the same training for {h2.epochs} more epochs brought it to "
                     f"{h2.loss[-1]:.4g}" + (" and fitted the training set"
@@ -279,6 +306,53 @@ def overfitting(case: Case) -> None:
              "learning what generalises",
              f"{case.hints.early_stopping()}; or add an L2 penalty ({case.hints.weight_decay(1e-3)}"
              f"), use fewer hidden units ({smaller}), or more training rows")
+
+
+@rule("not-learning", needs=("run", "validation"))
+def nothing_held_out(case: Case) -> None:
+    """(warning) with validation data: the weights the run kept do no better on the
+    validation rows than a constant prediction (the training rows' mean) does, within 2%; or,
+    within 10% of it, no better than the same training on shuffled targets does (two
+    shuffles: what early stopping's choice of epoch reaches by chance)."""
+    from .probes import PROBLEMS
+
+    run = case.run()
+    if case.validation is None or case.has(*PROBLEMS):
+        return  # an earlier finding already says why
+    ratio = case.held_out_ratio(run.net)
+    if ratio >= SIGNAL:
+        why = "nothing learned carries over to held-out rows"
+    elif ratio >= AMBIGUOUS and case.probe_asked is not False:
+        shuffled = [_shuffled_held_out_ratio(case, seed) for seed in (1, 2)]
+        if ratio < min(shuffled) - 0.01:
+            return
+        why = (f"the same training on shuffled targets gets as far ({vector(shuffled)}, as "
+               "ratios): early stopping chose the epoch that fits these rows by chance, and "
+               "nothing learned carries over")
+    else:
+        return
+    case.add("not-learning", "warning",
+             f"after {run.source} the validation loss is {ratio:.0%} of a constant "
+             f"prediction's (the training rows' mean) on the same rows, with the training loss at "
+             f"{run.loss_ratio:.0%} of its constant prediction's: {why}",
+             "check that X and y belong together (rows in the same order, the right target "
+             "column) and that the inputs can tell the target; then try other settings or a "
+             "larger network")
+
+
+def _shuffled_held_out_ratio(case: Case, seed: int) -> float:
+    """:meth:`Case.held_out_ratio` of the same training (a fresh start, your settings, your
+    validation rows) on the training targets shuffled: what chance alone reaches."""
+    net = case.start_net().copy()
+    net.rng = np.random.default_rng(20240608 + seed)
+    net.initialize(net.layers)
+    settings = dict(case.kwargs)
+    if settings.get("epochs") is None:
+        budget = case.epochs_for("yours", case.user_copies)
+        settings["max_epochs"] = min(settings.get("max_epochs") or budget, budget)
+    order = np.random.default_rng(seed).permutation(case.n)
+    net.fit(case.X, case.Y[order], validation_data=case.validation_data, **settings)
+    return case.held_out_ratio(net)
 
 
 @rule("saturated-units", "dead-units", needs=("run",))

@@ -65,10 +65,10 @@ def _groups(case: Case, copies: Copies) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 def learned(case: Case, loss: float, fitted: bool) -> bool:
     """Whether a copy learned: fitted the truth table, or for real data got well below the
-    constant prediction's loss."""
+    constant prediction's loss (or as low as a network without hidden layer gets)."""
     if case.truth_table:
         return fitted
-    return loss <= LEARNED_LOSS * case.baseline
+    return case.learned_loss(loss)
 
 
 @rule("seed-dependent", "probe-truncated", needs=("probe",))
@@ -144,6 +144,8 @@ def inputs_that_block_learning(case: Case) -> None:
     std = np.where(std > 0, std, 1.0)
     if np.all(np.abs(mean) < 0.5 * std) and np.all((std > 0.5) & (std < 2)):
         return  # about standard already: scaling is not the cause
+    if np.all(np.abs(X) <= 1) and all(np.unique(column).size <= 2 for column in X.T):
+        return  # switches (0/1, -1/1 inputs): on a unit scale, not what blocks learning
     net = case.net.copy()
     net.rng = np.random.default_rng(20240604)
     case.X = ((X - mean) / std).astype(X.dtype)
@@ -230,14 +232,15 @@ def too_small(case: Case) -> None:
         f"use more hidden units, e.g. {case.hints.network(wide.sizes)}")
 
 
-@rule("not-learning", needs=("probe", "run"))
+@rule("not-learning", needs=("run",))
 def memorised(case: Case) -> None:
     """(warning) real data without validation data: the training loss fell well below a constant
     prediction's, but on rows the doctor holds out itself (20%) the same training never does
-    better than a constant prediction: the rows are memorised, nothing generalises."""
+    better than a constant prediction: the rows are memorised, nothing generalises. (Also on a
+    run passed as ``history``, unless ``probe=False``.)"""
     run = case.run()
     if (case.truth_table or case.validation is not None or case.n < 50
-            or run.loss_ratio > LEARNED_LOSS):
+            or run.loss_ratio > LEARNED_LOSS or case.probe_asked is False):
         return
     rows = np.random.default_rng(20240605).permutation(case.n)
     cut = int(case.n * (1 - HOLD_OUT))
@@ -249,8 +252,11 @@ def memorised(case: Case) -> None:
     else:
         settings["epochs"] = min(int(settings["epochs"]), budget)
     X, Y = case.X, case.Y
-    history = case.net.copy().fit(X[train], Y[train], validation_data=(X[held], Y[held]),
-                                  **settings)
+    net = case.net.copy()
+    if case.history is not None:  # the net given has seen the held-out rows: start afresh
+        net.rng = np.random.default_rng(20240605)
+        net.initialize(net.layers)
+    history = net.fit(X[train], Y[train], validation_data=(X[held], Y[held]), **settings)
     constant = case.constant_loss(Y[held], 1.0 / len(held), prediction=Y[train].mean(axis=0))
     best = min(history.val_loss) if history.val_loss else np.inf
     if best >= GENERALISES * constant:

@@ -50,18 +50,28 @@ def probe_truncated(case: Case) -> None:
                  f"nothing to fix; {case.hints.full_run()}")
 
 
-@rule("healthy")
+@rule("healthy", "not-learning")
 def healthy(case: Case) -> None:
-    """(info) no error or warning."""
+    """(info) no error or warning. (error ``not-learning``) a truth table the run did not fit,
+    when no other finding says why."""
     if case.has(*PROBLEMS, "constant-targets", "not-learning"):
         return
     run = case.run() if case.probing or case.history is not None else None
+    if run is not None and case.truth_table and not run.fitted:
+        case.add("not-learning", "error",
+                 f"{run.source} did not learn the truth table: {case.rows_right(run.net)} of "
+                 f"{case.n} rows right after {run.history.epochs} epochs (loss "
+                 f"{run.loss_ratio:.0%} of a constant prediction's), and no cause was found",
+                 f"{case.hints.restarts(16, case.default_copies)}; "
+                 f"{case.hints.train_longer()}; or try a larger network")
+        return
     if run is None:
         message = "no problems found in the data and the network (no probe training was run)"
     else:
         learned = "fitted the training set" if run.fitted else \
             f"reached {run.loss_ratio:.0%} of a constant prediction's loss"
         message = f"no errors or warnings: {run.source} {learned} in {run.history.epochs} epochs"
-        if run.history.val_loss:
-            message += f" (validation loss {run.history.val_loss[-1]:.4g})"
+        if case.validation is not None:
+            Xv, Yv, _ = case.validation
+            message += f" (validation loss of the weights kept {float(run.net.loss(Xv, Yv)):.4g})"
     case.add("healthy", "info", message, "nothing to fix")

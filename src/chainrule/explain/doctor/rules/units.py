@@ -32,6 +32,9 @@ def symmetric_units(case: Case) -> None:
     outgoing weights (to float32 precision), e.g. ``init="zeros"``: they stay identical."""
     parts = []
     net = case.net
+    if not all(np.all(np.isfinite(p)) and np.abs(p).max(initial=0) < 1e6
+               for p in net.parameters()):
+        return  # a diverged network: its units are overflowed, not symmetric by design
     for i, (layer, after) in enumerate(zip(net.layers[:-1], net.layers[1:], strict=True)):
         if layer.n_out < 2:
             continue
@@ -101,7 +104,8 @@ def units_at_the_start(case: Case) -> None:
     mse) have ``|z| > 4`` (sigmoid) or ``|z| > 2`` (tanh), where ``f'`` is below 7% of its
     maximum, on at least 90% of the samples, at the start; ``dead-units``: ReLU units with
     ``z <= 0`` on every sample, (error) a whole layer, (warning) a quarter, (info) fewer."""
-    check_units(case, case.net, "at the start")
+    check_units(case, case.start_net(), "at the start" if case.history is None else
+                "at a fresh start (weights drawn again as your init draws them)")
 
 
 def errors_and_grads(case: Case, net: Network) -> tuple[list[float], list[float]]:
@@ -123,7 +127,7 @@ def gradient_flow(case: Case) -> None:
     """(warning) the rms error signal ``dL/dz`` of the first layer is below 1e-3 of the output
     layer's at the start (unless saturated or dead units explain it); ``exploding-gradients``:
     (warning) that ratio above 1e3, (error) gradients that are not finite."""
-    net = case.net
+    net = case.start_net()
     if len(net.layers) < 2 or any(not np.any(layer.weights) for layer in net.layers):
         return  # all-zero weights carry nothing back yet: symmetric-units says why
     rms, norms = errors_and_grads(case, net)
