@@ -735,3 +735,28 @@ def test_zero_one_inputs_are_not_called_unscaled():
     net = make_net([2, 2, 1])
     findings = by_code(diagnose(net, XOR_X, XOR_Y, optimizer=SGD(0.5), epochs=10))
     assert "unscaled-inputs" not in findings
+
+
+def test_a_rare_category_one_hot_column_is_not_unscaled():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=400), rng.normal(size=400),
+                         np.r_[np.ones(398), 0.0, 0.0]])  # a category on all rows but 2
+    y = X[:, 0] + X[:, 1]
+    findings = by_code(diagnose(make_net([3, 8, 1], output_activation="identity"), X, y))
+    assert "unscaled-inputs" not in findings
+
+
+def test_a_problem_too_large_for_the_seed_probe_says_so_from_any_rule(monkeypatch):
+    """The seed probe is first asked for by a curve rule (its copies overshoot, or creep): its
+    'too large to compare' note must not break that rule (it did: an AssertionError)."""
+    from chainrule.explain.doctor.rules import probes
+
+    monkeypatch.setattr(probes, "LARGE_PROBLEM", 1e-9)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5))
+    y = (X[:, 0] > 0) * 1.0
+    for rate in (50.0, 1e-9):
+        net = make_net([5, 8, 1], loss="bce", seed=0)
+        found = by_code(diagnose(net, X, y, optimizer="sgd", learning_rate=rate, batch_size=32,
+                                 epochs=20))
+        assert "probe-truncated" in found

@@ -50,7 +50,7 @@ def _raise_rate(case: Case) -> str:
             f"{case.hints.auto_optimizer()}, which adapts its step sizes")
 
 
-@rule("learning-rate-too-high", needs=("run",))
+@rule("learning-rate-too-high", "probe-truncated", needs=("run",))
 def learning_rate_too_high(case: Case) -> None:
     """(error) the loss becomes NaN/inf, or grows 100-fold and ends above its start; (warning)
     the run did not learn, the loss does not get below 90% of its start and rises in at least
@@ -174,7 +174,7 @@ def gradient_history(case: Case) -> None:
                               "initialise with init='auto'")
 
 
-@rule("learning-rate-too-low", needs=("run",))
+@rule("learning-rate-too-low", "probe-truncated", needs=("run",))
 def learning_rate_too_low(case: Case) -> None:
     """(warning) the loss falls by less than 1% while each update changes the weights by less
     than 1e-4 of their size, with healthy gradients."""

@@ -143,11 +143,14 @@ def constant_targets(case: Case) -> None:
 @rule("unscaled-inputs")
 def unscaled_inputs(case: Case) -> None:
     """(warning) a feature with ``sqrt(mean^2 + std^2) > 4``, or ``|mean| > 10 std``, or
-    ``0 < std < 0.01`` with all ``|x| < 0.1``."""
+    ``0 < std < 0.01`` with all ``|x| < 0.1``; never a switch (two values within [-1, 1], such
+    as the one-hot column of a rare category)."""
     X = case.X.astype(np.float64)
     mean, std = X.mean(axis=0), X.std(axis=0)
     rms = np.sqrt(mean**2 + std**2)
-    varies = std > 1e-8 * np.maximum(1.0, np.abs(mean))  # a constant column is only rounding
+    switch = np.array([np.all(np.abs(column) <= 1) and np.unique(column).size <= 2
+                       for column in X.T], dtype=bool)
+    varies = (std > 1e-8 * np.maximum(1.0, np.abs(mean))) & ~switch  # (constant: rounding)
     big = rms > UNSCALED_RMS
     offset = varies & (np.abs(mean) > UNSCALED_OFFSET * std)
     tiny = varies & (std < TINY_SCALE) & (np.abs(X).max(axis=0) < 0.1)
