@@ -445,7 +445,7 @@ def run_interrupt(rng: random.Random, tries: int, failures: collections.Counter,
             _, err = p.communicate()
             if p.returncode not in (0, 130) or "Traceback" in err:
                 _count(failures, examples, f"interrupt cli: exit {p.returncode}", seed, err[-500:])
-            elif p.returncode == 130 and "saved" in err:
+            elif p.returncode == 130 and "saved the best model" in err:
                 try:
                     load(out)
                 except ValueError as error:
