@@ -64,13 +64,13 @@ def test_a_short_row_is_filled_with_missing_values_as_pandas_does(tmp_path):
 
 
 def test_text_and_missing_cells_are_read_not_refused(tmp_path):
-    """Text stays text (stripped), pandas' missing markers are missing, numbers are one array."""
+    """Text stays text as written, pandas' missing markers are missing, numbers are one array."""
     path = write(tmp_path / "d.csv", "a,b,c,flag,t\n1, hello ,2020-01-03,true,x\n"
                                      "NA,,2021-05-01,false,\n3,nan,,True,y\n")
     table = read_table(path, "t")
     assert table.columns == ["a", "b", "c", "flag"] and table.numeric == ["a"]
     np.testing.assert_array_equal(table.X, [[1.0], [np.nan], [3.0]])
-    assert table.text["b"].tolist() == ["hello", None, None]
+    assert table.text["b"].tolist() == [" hello ", None, None]
     assert table.text["c"].tolist() == ["2020-01-03", "2021-05-01", None]
     assert table.text["flag"].tolist() == [True, False, True]
     assert table.target.tolist() == ["x", None, "y"]
@@ -351,3 +351,13 @@ def test_scikit_learn_bundled_data_sets_load_by_name():
     assert X.shape == (442, 10) and len(set(y)) > 100
     names = {row[0] for row in dataset_names()}
     assert {"iris", "wine", "breast_cancer", "digits", "diabetes"} <= names
+
+
+def test_text_keeps_its_spaces_blank_cells_are_missing_and_none_is_a_category(tmp_path):
+    """'WD ' stays 'WD ' (the ONNX graph sees the raw text), a cell of blanks is missing, and a
+    category named None is a category, not pandas' missing marker."""
+    path = write(tmp_path / "d.csv", "kind,improved,t\nWD ,None,None\n  ,Some,Some\nNew,NA,x\n")
+    table = read_table(path, "t")
+    assert table.text["kind"].tolist() == ["WD ", None, "New"]
+    assert table.text["improved"].tolist() == ["None", "Some", None]
+    assert table.target.tolist() == ["None", "Some", "x"]

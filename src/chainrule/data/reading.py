@@ -10,8 +10,10 @@ time and each chunk's numbers are copied into the final array ``X`` at once, so 
 well under twice that array (``benchmarks/reading.py`` measures it beside ``pandas.read_csv``;
 pandas' C reader parses numbers faster per core than Arrow's on the project's machines). The
 delimiter is sniffed from the first 64 kB (``, ; | tab space``). pandas' rules apply: its
-missing-value strings (empty, ``NA``, ``NaN``, ``null``, ``None``, ``N/A``, ...) are missing, a
-row with too few fields is filled with missing values, one with too many is an error.
+missing-value strings (empty, ``NA``, ``NaN``, ``null``, ``N/A``, ...; not ``None``, which is
+a category name as often as not) are missing, a row with too few fields is filled with missing
+values, one with too many is an error. Text cells are kept exactly as written (``"WD "`` keeps
+its space, as the exported ONNX graph sees it); a cell of blanks only is missing.
 Compressed files (``.gz``, ``.bz2``, ...) are decompressed on the fly.
 
 Files are parsed, never executed: ``.npy``/``.npz`` are loaded with ``allow_pickle=False``. Every
@@ -43,9 +45,12 @@ CHUNK_BYTES = 16 << 20  # CSV files are parsed about this much at a time
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".tab", ".dat")
 ARROW_SUFFIXES = {".parquet": "Parquet", ".pq": "Parquet", ".feather": "Feather",
                   ".arrow": "Feather", ".ipc": "Feather"}
-# the strings pandas.read_csv reads as missing by default
+# the strings read as missing: pandas.read_csv's defaults but "None", a real category (vcd's
+# Arthritis: Improved = None/Some/Marked; Ames: Mas_Vnr_Type = None)
 NA_STRINGS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-              "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+              "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null"]
+
+NA_OPTIONS = {"keep_default_na": False, "na_values": NA_STRINGS}  # for pandas.read_csv
 
 
 @dataclass
@@ -197,14 +202,14 @@ def _read_text(path: str, target: str | None, features: Sequence[str] | None) ->
     try:
         try:
             rows = max(1000, CHUNK_BYTES // line_bytes)
-            with pd.read_csv(path, sep=delimiter, chunksize=rows) as chunks:
+            with pd.read_csv(path, sep=delimiter, chunksize=rows, **NA_OPTIONS) as chunks:
                 return _read_chunks(chunks, os.path.getsize(path) // line_bytes, target,
                                     features, path)
         except _Whole:
             pass
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pandas' mixed-types warning: handled here
-            frame = pd.read_csv(path, sep=delimiter, low_memory=False)
+            frame = pd.read_csv(path, sep=delimiter, low_memory=False, **NA_OPTIONS)
         return _from_arrow(_arrow_of_frame(frame), target, features, path)
     except UnicodeDecodeError:
         raise ValueError(f"{path} is not a text (UTF-8) table; expected CSV/TSV, Parquet, "
@@ -456,7 +461,8 @@ def _numeric_values(column, name: str, source: str, first_row: int = 0) -> Array
 
 
 def _text_values(column) -> Array:
-    """An object array of strings (``None`` where missing); ``True``/``False`` stay booleans."""
+    """An object array of strings as written (``None`` where missing or blank); ``True``/``False``
+    stay booleans."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -468,8 +474,8 @@ def _text_values(column) -> Array:
         return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         column = column.cast(pa.string())  # dates and times: their ISO text
-    column = pc.utf8_trim_whitespace(column)
-    column = pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)
+    blank = pc.equal(pc.utf8_trim_whitespace(column), "")
+    column = pc.if_else(blank, pa.scalar(None, column.type), column)
     return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
 
 
