@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from .reading import Table, numeric_table
+from .reading import Table, numeric_table, text_numbers
 
 Array = np.ndarray
 
@@ -372,12 +372,9 @@ def _as_numbers(table: Table, names: list[str]) -> Table:
     becomes missing, with a warning (the column was numeric in training)."""
     columns, bad = [], {}
     for name in names:
-        values = np.full(table.n_samples, np.nan)
-        for i, cell in enumerate(table.text[name].tolist()):
-            try:
-                values[i] = float(cell) if cell is not None else np.nan
-            except (TypeError, ValueError):
-                bad.setdefault(name, []).append(str(cell))
+        values, others = text_numbers(table.text[name], table.decimal_comma)
+        if others:
+            bad[name] = others
         columns.append(values)
     if bad:
         shown = "; ".join(f"{n!r}: {len(v)} (e.g. {v[0]!r})" for n, v in bad.items())
@@ -386,7 +383,7 @@ def _as_numbers(table: Table, names: list[str]) -> Table:
     text = {k: v for k, v in table.text.items() if k not in names}
     X = np.column_stack([table.X, *columns])
     return Table(X, [*table.numeric, *names], text, table.columns, table.target,
-                 table.target_name, table.source)
+                 table.target_name, table.source, table.decimal_comma)
 
 
 # -- one column at a time --------------------------------------------------------------------------
