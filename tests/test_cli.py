@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import shutil
@@ -549,3 +550,29 @@ def test_generalisation_options_and_the_hold_out_rule(tmp_path):
     assert "4 rows are too few to hold any out" in text and "targets met" in text
     text = run("train", "parity8", "--out", out).stdout
     assert "the 256 rows are every combination of the inputs' values" in text
+
+
+def test_a_date_column_is_a_feature_in_train_predict_and_export(tmp_path):
+    """aids2's diagnosis date was dropped as identifier-like text: it is a date feature (days
+    since 1970-01-01), listed by train, applied by predict, described by export."""
+    rng = np.random.default_rng(2)
+    days = rng.integers(0, 4000, 80)
+    dates = np.datetime64("1982-01-01") + days
+    rows = [[str(d), f"{rng.normal():.3f}", "late" if v > 2000 else "early"]
+            for d, v in zip(dates, days, strict=True)]
+    data = write_csv(tmp_path / "d.csv", ["diag", "age", "status"], rows)
+    model_path = tmp_path / "m.chainrule"
+    summary = json.loads(run("train", data, "--target", "status", "--out", model_path,
+                             "--json").stdout)
+    diag = next(c for c in summary["columns"] if c["name"] == "diag")
+    assert diag["role"] == "date" and diag["format"] == "ISO8601"
+    text = run("train", data, "--target", "status", "--out", model_path).stdout
+    assert "date         diag" in text and "days since 1970-01-01" in text
+    predicted = run("predict", model_path, data)
+    assert predicted.exit_code == 0 and "warning" not in predicted.output
+    labels = [r["prediction"] for r in csv.DictReader(io.StringIO(predicted.stdout))]
+    truth = [r[2] for r in rows]
+    assert np.mean(np.array(labels) == np.array(truth)) > 0.9  # the date is what decides
+    if importlib.util.find_spec("onnx") is not None:
+        exported = run("export", model_path, "--out", tmp_path / "m.onnx")
+        assert "diag (days since 1970-01-01)" in exported.stdout

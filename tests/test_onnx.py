@@ -320,3 +320,23 @@ def test_onnx_on_raw_text_cells_equals_predict_with_spaces_and_a_none_category(t
     from chainrule.data import read_table
 
     np.testing.assert_allclose(got, model.predict(read_table(path)), rtol=0, atol=1e-12)
+
+
+def test_onnx_with_a_date_column_equals_predict(tmp_path):
+    """A date column enters the graph as days since 1970-01-01 (onnx_inputs converts it), and
+    the graph predicts what the model does."""
+    from chainrule.data import read_table
+    from chainrule.export import onnx_inputs
+
+    rng = np.random.default_rng(1)
+    days = rng.integers(0, 5000, 50)
+    dates = np.datetime64("1985-01-01") + days
+    rows = "".join(f"{d},{c},{v / 1000 + rng.normal():.4f}\n"
+                   for d, c, v in zip(dates, rng.choice(["a", "b"], 50), days, strict=True))
+    path, model, session = _raw_table_model(tmp_path, "when,c,y\n" + rows)
+    assert [c.role for c in model.preprocessor.columns] == ["date", "categorical"]
+    feeds = onnx_inputs(model, path)
+    np.testing.assert_array_equal(feeds["input"][:, 0], (dates - np.datetime64("1970-01-01"))
+                                  .astype(float))
+    np.testing.assert_allclose(session.run(None, feeds)[0][:, 0],
+                               model.predict(read_table(path)), rtol=0, atol=1e-12)

@@ -773,7 +773,7 @@ def export(model_path: str, fmt: str, out: str | None, dtype: str, opset: int | 
     """Export a trained MODEL for other runtimes, with its preprocessing built in.
 
     The ONNX graph takes the raw columns: the numeric ones together as "input" (NaN where
-    missing), each categorical one as a string input named after it ("" where missing). It
+    missing; a date column as days since 1970-01-01, as chainrule.export.onnx_inputs gives), each categorical one as a string input named after it ("" where missing). It
     gives what `chainrule predict` gives: class probabilities, or regression targets in their
     own units (named "output"). Needs `pip install "chainrule[onnx]"`.
 
@@ -797,8 +797,10 @@ def export(model_path: str, fmt: str, out: str | None, dtype: str, opset: int | 
     pre = model.preprocessor
     click.echo(f"wrote {out}")
     if pre.numeric:
+        names = [c.name + (" (days since 1970-01-01)" if c.role == "date" else "")
+                 for c in pre.numeric]
         click.echo(f"  input: {dtype} (batch, {len(pre.numeric)}), the columns "
-                   f"{', '.join(c.name for c in pre.numeric)}; NaN where missing")
+                   f"{', '.join(names)}; NaN where missing")
     for column in pre.categorical:
         click.echo(f"  {column.name}: string (batch, 1); \"\" where missing")
     click.echo(f"  output: {_output_text(model)}")
