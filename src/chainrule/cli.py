@@ -773,7 +773,8 @@ def export(model_path: str, fmt: str, out: str | None, dtype: str, opset: int | 
     """Export a trained MODEL for other runtimes, with its preprocessing built in.
 
     The ONNX graph takes the raw columns: the numeric ones together as "input" (NaN where
-    missing; a date column as days since 1970-01-01, as chainrule.export.onnx_inputs gives), each categorical one as a string input named after it ("" where missing). It
+    missing; a date column as days since 1970-01-01, as chainrule.export.onnx_inputs gives),
+    each categorical one as a string input named after it ("" where missing). It
     gives what `chainrule predict` gives: class probabilities, or regression targets in their
     own units (named "output"). Needs `pip install "chainrule[onnx]"`.
 

@@ -94,8 +94,8 @@ class Column:
     mean, scale : float
         Numeric and date: ``x' = (x - mean) / scale`` (dates in days since 1970-01-01).
     low, high : float or None
-        Numeric and date: the range of the training values (for the out-of-range warning); ``None`` when
-        unknown (models from format-1 files).
+        Numeric and date: the range of the training values (for the out-of-range warning);
+        ``None`` when unknown (models from format-1 files).
     categories : list of str
         Categorical: the categories, sorted, one input each.
     format : str or None
