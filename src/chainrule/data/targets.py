@@ -95,8 +95,7 @@ def task_reason(y: Array, task: str = "auto") -> str:
     if y.dtype.kind not in "biuf":
         return "the target is text"
     if infer_task(y) == "regression":
-        return ("the target is numbers, not a few whole numbers; --task classification makes "
-                "each value a class")
+        return "the target is numbers (not a few whole numbers)"
     return (f"whole numbers with at most {MAX_CLASSES} distinct values are classes; --task "
             "regression predicts the numbers instead")
 
