@@ -50,6 +50,8 @@ def date_format(values: Array) -> str | None:
         if fmt is None or not ("%Y" in fmt or "%y" in fmt) or not any(
                 part in fmt for part in ("%m", "%b", "%B")):
             return None  # a date needs a year and a month
+    if len(date_days(np.array(sample, dtype=object), fmt)[1]) > len(sample) / 2:
+        return None  # a quick look: mostly not dates
     bad = date_days(values, fmt)[1]
     return fmt if len(texts) - len(bad) >= DATE_SHARE * len(texts) else None
 

@@ -415,6 +415,8 @@ def _numbers_if_numbers(values: Array, name: str, source: str, decimal_comma: bo
     if not present or not any(isinstance(v, str) and any(c.isdigit() for c in v)
                               for v in present):
         return values  # a quick look: no digits at all
+    if len(text_numbers(np.array(present, dtype=object), decimal_comma)[1]) > len(present) / 2:
+        return values  # a quick look: mostly not numbers
     numbers, others = text_numbers(values, decimal_comma)
     count = sum(v is not None for v in values.tolist())
     if count == 0 or (count - len(others)) / count < NUMBER_SHARE - 1e-12:
