@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import shutil
@@ -549,3 +550,71 @@ def test_generalisation_options_and_the_hold_out_rule(tmp_path):
     assert "4 rows are too few to hold any out" in text and "targets met" in text
     text = run("train", "parity8", "--out", out).stdout
     assert "the 256 rows are every combination of the inputs' values" in text
+
+
+def test_a_date_column_is_a_feature_in_train_predict_and_export(tmp_path):
+    """aids2's diagnosis date was dropped as identifier-like text: it is a date feature (days
+    since 1970-01-01), listed by train, applied by predict, described by export."""
+    rng = np.random.default_rng(2)
+    days = rng.integers(0, 4000, 80)
+    dates = np.datetime64("1982-01-01") + days
+    rows = [[str(d), f"{rng.normal():.3f}", "late" if v > 2000 else "early"]
+            for d, v in zip(dates, days, strict=True)]
+    data = write_csv(tmp_path / "d.csv", ["diag", "age", "status"], rows)
+    model_path = tmp_path / "m.chainrule"
+    summary = json.loads(run("train", data, "--target", "status", "--out", model_path,
+                             "--json").stdout)
+    diag = next(c for c in summary["columns"] if c["name"] == "diag")
+    assert diag["role"] == "date" and diag["format"] == "ISO8601"
+    text = run("train", data, "--target", "status", "--out", model_path).stdout
+    assert "date         diag" in text and "days since 1970-01-01" in text
+    predicted = run("predict", model_path, data)
+    assert predicted.exit_code == 0 and "warning" not in predicted.output
+    labels = [r["prediction"] for r in csv.DictReader(io.StringIO(predicted.stdout))]
+    truth = [r[2] for r in rows]
+    assert np.mean(np.array(labels) == np.array(truth)) > 0.9  # the date is what decides
+    if importlib.util.find_spec("onnx") is not None:
+        exported = run("export", model_path, "--out", tmp_path / "m.onnx")
+        assert "diag (days since 1970-01-01)" in exported.stdout
+
+
+def test_targets_say_why_the_task_and_refuse_or_warn_in_plain_words(houses, tmp_path):
+    """Whole-number scores are classes, and train says why and how to change it; a target that
+    differs on every row, text given to a regression model, and one row are one clear line;
+    more classes than half the rows is a warning."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=60)
+    scores = write_csv(tmp_path / "s.csv", ["x", "score"],
+                       [[f"{v:.3f}", int(np.clip(round(5 + 2 * v), 0, 10))] for v in x])
+    out = tmp_path / "m.chainrule"
+    text = run("train", scores, "--target", "score", "--out", out).stdout
+    assert "whole numbers with at most 20 distinct values are classes; --task regression" in text
+    summary = json.loads(run("train", scores, "--target", "score", "--task", "regression",
+                             "--out", out, "--json").stdout)
+    assert summary["task"] == "regression" and summary["task_reason"] == "asked (--task regression)"
+
+    ids = write_csv(tmp_path / "ids.csv", ["x", "y"], [[f"{v:.3f}", f"c{i}"]
+                                                       for i, v in enumerate(x)])
+    result = run("train", ids, "--target", "y", "--out", out)
+    assert result.exit_code == 2 and "like an identifier" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+    many = write_csv(tmp_path / "many.csv", ["x", "y"],
+                     [[f"{v:.3f}", f"{min(i, 29 + i % 2) * 0.37:.2f}"]
+                      for i, v in enumerate(x)])
+    result = run("train", many, "--target", "y", "--task", "classification", "--out", out)
+    assert result.exit_code == 0
+    assert "31 classes in 60 rows" in result.stderr and "--task regression" in result.stderr
+
+    assert run("train", houses, "--target", "price", "--out", out, "--quiet").exit_code == 0
+    with open(houses) as f:
+        rows = list(csv.reader(f))
+    texts = write_csv(tmp_path / "t.csv", rows[0], [[*r[:2], "high"] for r in rows[1:]])
+    result = run("evaluate", out, texts, "--target", "price")
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "target column 'price' holds text ('high')" in result.stderr
+    assert "could not convert" not in result.stderr
+
+    one = write_csv(tmp_path / "one.csv", ["a", "y"], [[1, 2]])
+    result = run("train", one, "--target", "y", "--out", out)
+    assert result.exit_code == 2 and "--task regression" in result.stderr

@@ -285,3 +285,58 @@ def test_missing_onnx_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r"pip install 'chainrule\[onnx\]'"):
         random_net([2, 2, 1], "tanh", "sigmoid").to_onnx(tmp_path / "x.onnx")
+
+
+def _raw_table_model(tmp_path, text):
+    """A regression model trained briefly on the CSV ``text``, and its ONNX graph's session."""
+    from chainrule.data import build_model, read_table
+    from chainrule.export import model_to_onnx
+
+    path = tmp_path / "raw.csv"
+    path.write_text(text)
+    table = read_table(str(path), "y")
+    model = build_model(table, hidden=(4,), seed=0)
+    model.fit(table, epochs=5)
+    session = ort.InferenceSession(model_to_onnx(model).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    return str(path), model, session
+
+
+def test_onnx_on_raw_text_cells_equals_predict_with_spaces_and_a_none_category(tmp_path):
+    """Raw cells as written ('WD ' with its space, a category named 'None') give the graph what
+    `predict` gives: the reader keeps text as written, and 'None' is not a missing marker."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    kinds = rng.choice(["WD ", "New", "None"], 60)
+    x = rng.normal(size=60)
+    y = x + np.select([kinds == "WD ", kinds == "None"], [5.0, -5.0], 0.0)
+    rows = "".join(f"{a:.4f},{k},{b:.4f}\n" for a, k, b in zip(x, kinds, y, strict=True))
+    path, model, session = _raw_table_model(tmp_path, "x,kind,y\n" + rows)
+    assert model.preprocessor.categorical[0].categories == ["New", "None", "WD "]
+    raw = pd.read_csv(path, keep_default_na=False, dtype=str)
+    got = session.run(None, {"input": raw[["x"]].to_numpy(float),
+                             "kind": raw[["kind"]].to_numpy(object)})[0][:, 0]
+    from chainrule.data import read_table
+
+    np.testing.assert_allclose(got, model.predict(read_table(path)), rtol=0, atol=1e-12)
+
+
+def test_onnx_with_a_date_column_equals_predict(tmp_path):
+    """A date column enters the graph as days since 1970-01-01 (onnx_inputs converts it), and
+    the graph predicts what the model does."""
+    from chainrule.data import read_table
+    from chainrule.export import onnx_inputs
+
+    rng = np.random.default_rng(1)
+    days = rng.integers(0, 5000, 50)
+    dates = np.datetime64("1985-01-01") + days
+    rows = "".join(f"{d},{c},{v / 1000 + rng.normal():.4f}\n"
+                   for d, c, v in zip(dates, rng.choice(["a", "b"], 50), days, strict=True))
+    path, model, session = _raw_table_model(tmp_path, "when,c,y\n" + rows)
+    assert [c.role for c in model.preprocessor.columns] == ["date", "categorical"]
+    feeds = onnx_inputs(model, path)
+    np.testing.assert_array_equal(feeds["input"][:, 0], (dates - np.datetime64("1970-01-01"))
+                                  .astype(float))
+    np.testing.assert_allclose(session.run(None, feeds)[0][:, 0],
+                               model.predict(read_table(path)), rtol=0, atol=1e-12)

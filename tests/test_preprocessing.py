@@ -165,8 +165,8 @@ def test_bad_options_and_inputs_name_the_problem():
         pre.transform(table_of({"x": [1.0]}))
     with pytest.warns(UserWarning) as caught:
         X = pre.transform(table_of({"x": ["2", "rotary"], "c": ["a", "a"]}))
-    assert ("text where training had numbers, treated as missing, in column(s) 'x': 1 (e.g. "
-            "'rotary')") in str(caught[0].message)
+    assert ("text where training had numbers or dates, treated as missing, in column(s) 'x': 1 "
+            "(e.g. 'rotary'; training had numbers)") in str(caught[0].message)
     np.testing.assert_array_equal(X[:, 0], (np.array([2.0, 2.0]) - 2.0) / np.std([1, 2, 3]))
     numbers = Preprocessor.fit(numeric_table(np.arange(6.0).reshape(3, 2), ["u", "v"]))
     np.testing.assert_array_equal(numbers.transform(np.arange(6.0).reshape(3, 2)),
@@ -186,3 +186,40 @@ def test_data_frames_are_read_like_files(tmp_path):
     from_file = read_table(str(tmp_path / "d.csv"), "y")
     np.testing.assert_array_equal(from_file.X, table.X)
     assert from_file.text["c"].tolist() == table.text["c"].tolist()
+
+
+def test_dates_are_days_since_1970_stored_and_applied_again(tmp_path):
+    """ISO dates, US dates and Parquet timestamps take the role date (days since 1970-01-01,
+    then median and scaling); the format is stored in the JSON and used to read later rows;
+    numbers written as text (20200101) are not dates."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 40
+    stamps = pd.Timestamp("1990-01-01") + pd.to_timedelta(rng.integers(0, 3000, n), unit="D")
+    iso = [str(s.date()) for s in stamps]
+    iso[3] = None
+    frame = pd.DataFrame({"iso": iso, "us": [s.strftime("%m/%d/%Y") for s in stamps],
+                          "stamp": stamps, "code": [f"{20200101 + i}" for i in range(n - 8)]
+                          + ["x"] * 8, "y": rng.normal(size=n)})
+    path = tmp_path / "d.parquet"
+    frame.to_parquet(path)
+    table = read_table(str(path), "y")
+    pre = Preprocessor.fit(table)
+    assert roles(pre) == {"iso": "date", "us": "date", "stamp": "date", "code": "dropped"}
+    by_name = {c.name: c for c in pre.columns}
+    assert by_name["us"].format == "%m/%d/%Y" and by_name["iso"].format == "ISO8601"
+    assert "days since 1970-01-01" in by_name["iso"].reason and by_name["iso"].indicator
+    expected = np.array((stamps - pd.Timestamp("1970-01-01")).days, dtype=float)
+    raw = pre.raw_numbers(table)
+    np.testing.assert_array_equal(raw[:, 1], expected)
+    np.testing.assert_array_equal(raw[:, 2], expected)
+    assert np.isnan(raw[3, 0]) and raw[0, 0] == expected[0]
+    assert by_name["us"].fill == float(np.median(expected))
+    again = Preprocessor.from_json(json.loads(json.dumps(pre.to_json())))
+    assert again.to_json() == pre.to_json()
+    csv = tmp_path / "new.csv"
+    frame.to_csv(csv, index=False)  # later rows from a CSV: the same dates as text
+    np.testing.assert_allclose(again.transform(read_table(str(csv), features=again.input_columns)),
+                               pre.transform(table), atol=1e-12)
+    assert "the median 19" in dict((n, d) for n, _, d in pre.describe())["iso"]

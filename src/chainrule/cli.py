@@ -374,12 +374,22 @@ def _prepare(data: str, options: dict[str, Any]):
     ``notes`` holds the rows dropped for a missing target and the hold-out rule applied."""
     import numpy as np
 
-    from .data import build_model, drop_missing_target, holdout, infer_task, split_rows
+    from .data import (
+        build_model,
+        check_classes,
+        drop_missing_target,
+        holdout,
+        infer_task,
+        split_rows,
+        task_reason,
+    )
 
     table, dropped = drop_missing_target(_read(data, options["target"]))
     fraction, rule = holdout(table, options["validation"])
     classes = options["task"] == "classification" or (
         options["task"] == "auto" and infer_task(table.target) == "classification")
+    if classes:
+        check_classes(table.target, table.target_name, fraction)
     train_rows, val_rows = split_rows(table.n_samples, fraction,
                                       np.random.default_rng(options["seed"]),
                                       strata=table.target if classes else None)
@@ -388,7 +398,8 @@ def _prepare(data: str, options: dict[str, Any]):
                         options["dtype"], options["standardize"], rows=train_rows,
                         categorical=_names(options["categorical"]),
                         drop=_names(options["drop"]))
-    notes = {"target_rows_dropped": dropped, "holdout": {
+    notes = {"target_rows_dropped": dropped,
+             "task_reason": task_reason(table.target, options["task"]), "holdout": {
         "fraction": fraction, "rows": len(val_rows), "rule": rule}}
     return table, model, train_rows, val_rows, notes
 
@@ -521,6 +532,7 @@ def train(data: str, out: str | None, plot: str | None, quiet: bool, verbose: bo
     summary = {
         "model": out, "data": data, "samples": table.n_samples,
         "features": model.feature_names, "target": table.target_name, "task": model.task,
+        "task_reason": notes["task_reason"],
         "columns": [{**column.to_json(), "detail": detail} for column, (_, _, detail) in
                     zip(model.preprocessor.columns, model.preprocessor.describe(), strict=True)],
         "target_rows_dropped": notes["target_rows_dropped"], "holdout": notes["holdout"],
@@ -542,7 +554,7 @@ def train(data: str, out: str | None, plot: str | None, quiet: bool, verbose: bo
                  + (f" ({notes['target_rows_dropped']} rows without a target dropped)"
                     if notes["target_rows_dropped"] else "")),
         *_column_rows(model.preprocessor),
-        ("task", _task_text(model)),
+        ("task", f"{_task_text(model)}: {notes['task_reason']}"),
         ("architecture", _describe_architecture(arch)),
         ("held out", _holdout_text(notes["holdout"], table.n_samples)),
         ("epochs", _epochs_text(history, refit)),
@@ -736,13 +748,15 @@ def evaluate(model_path: str, data: str, target: str | None, quiet: bool, verbos
       chainrule evaluate iris.chainrule test.csv --target species
       chainrule evaluate houses.chainrule test.csv --target price --json
     """
-    from .data import drop_missing_target
+    from .data import drop_missing_target, regression_targets
 
     model = _load(model_path)
     table = _model_table(model, data, target or (model.target if model.target else None))
     if table.target is None:
         raise UserError(f"--target COL is needed to evaluate on {data}")
     table, dropped = drop_missing_target(table)
+    if model.task == "regression":
+        regression_targets(table.target, table.target_name)
     metrics = model.evaluate(table, table.target)
     if as_json:
         _echo_json({"model": model_path, "data": data, "task": model.task,
@@ -773,7 +787,8 @@ def export(model_path: str, fmt: str, out: str | None, dtype: str, opset: int | 
     """Export a trained MODEL for other runtimes, with its preprocessing built in.
 
     The ONNX graph takes the raw columns: the numeric ones together as "input" (NaN where
-    missing), each categorical one as a string input named after it ("" where missing). It
+    missing; a date column as days since 1970-01-01, as chainrule.export.onnx_inputs gives),
+    each categorical one as a string input named after it ("" where missing). It
     gives what `chainrule predict` gives: class probabilities, or regression targets in their
     own units (named "output"). Needs `pip install "chainrule[onnx]"`.
 
@@ -797,8 +812,10 @@ def export(model_path: str, fmt: str, out: str | None, dtype: str, opset: int | 
     pre = model.preprocessor
     click.echo(f"wrote {out}")
     if pre.numeric:
+        names = [c.name + (" (days since 1970-01-01)" if c.role == "date" else "")
+                 for c in pre.numeric]
         click.echo(f"  input: {dtype} (batch, {len(pre.numeric)}), the columns "
-                   f"{', '.join(c.name for c in pre.numeric)}; NaN where missing")
+                   f"{', '.join(names)}; NaN where missing")
     for column in pre.categorical:
         click.echo(f"  {column.name}: string (batch, 1); \"\" where missing")
     click.echo(f"  output: {_output_text(model)}")

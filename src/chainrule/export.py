@@ -344,7 +344,9 @@ def model_to_onnx(model, path: str | os.PathLike | None = None,
 
     * ``"input"``, shape ``(batch, n_numeric)`` in ``dtype``: the numeric columns, in the order
       of the model's ``numeric`` columns (also in the file's metadata, ``numeric_columns``), NaN
-      where a value is missing. float32: ``Imputer`` (the training medians) then ``Scaler``
+      where a value is missing. A date column (role ``date``) is given as the number of days
+      since 1970-01-01 (fractions for times of day), as :func:`onnx_inputs` converts it: the
+      graph does no date parsing. float32: ``Imputer`` (the training medians) then ``Scaler``
       (``(x - mean) * (1 / scale)``); float64, which those operators do not compute in:
       ``IsNaN``/``Where`` then ``Sub``/``Mul``. These are the operations, in the same type, of
       :meth:`~chainrule.data.Preprocessor.transform`. Missing indicators: ``IsNaN``, ``Gather``.
@@ -401,6 +403,7 @@ def model_to_onnx(model, path: str | os.PathLike | None = None,
     _network_nodes(graph, net, x, None if scaler is None else scaler.mean,
                    None if scaler is None else scaler.scale)
     metadata = {"numeric_columns": ",".join(c.name for c in pre.numeric),
+                "date_columns": ",".join(c.name for c in pre.numeric if c.role == "date"),
                 "categorical_columns": ",".join(names),
                 "task": str(model.task), "classes": ",".join(map(str, model.classes or []))}
     proto = graph.model(onnx, inputs, net.layers[-1].n_out, opset, repr(net), metadata)
@@ -467,7 +470,7 @@ def onnx_inputs(model, data, dtype: str | np.dtype | None = None) -> dict[str, A
     -------
     dict
         ``{"input": (n, n_numeric) array, column: (n, 1) array of str, ...}``: missing numbers
-        are NaN, missing categories ``""``.
+        are NaN, dates days since 1970-01-01, missing categories ``""``.
     """
     from .data import Table, category_text, read_table
 
@@ -475,8 +478,7 @@ def onnx_inputs(model, data, dtype: str | np.dtype | None = None) -> dict[str, A
     pre = model.preprocessor
     feeds = {}
     if pre.numeric:
-        columns = [table.numeric.index(c.name) for c in pre.numeric]
-        feeds[INPUT_NAME] = np.ascontiguousarray(table.X[:, columns],
+        feeds[INPUT_NAME] = np.ascontiguousarray(pre.raw_numbers(table),
                                                  dtype=dtype or model.network.dtype)
     for column in pre.categorical:
         texts = [category_text(v) or "" for v in table.column(column.name).tolist()]

@@ -16,17 +16,21 @@ from .targets import (
     MAX_CLASSES,
     TASKS,
     Standardizer,
+    check_classes,
     class_labels,
     drop_missing_target,
     encode_labels,
     infer_task,
     output_for,
+    regression_targets,
     target_missing,
+    task_reason,
 )
 
 __all__ = [
     "HOLDOUT", "MAX_CLASSES", "MIN_HOLDOUT_ROWS", "NA_STRINGS", "TASKS", "Column", "Model",
-    "Preprocessor", "Standardizer", "Table", "build_model", "category_text", "class_labels",
-    "drop_missing_target", "encode_labels", "holdout", "infer_task", "numeric_table",
-    "output_for", "read_table", "split_rows", "target_missing",
+    "Preprocessor", "Standardizer", "Table", "build_model", "category_text", "check_classes",
+    "class_labels", "drop_missing_target", "encode_labels", "holdout", "infer_task",
+    "numeric_table", "output_for", "read_table", "regression_targets", "split_rows",
+    "target_missing", "task_reason",
 ]

@@ -18,7 +18,15 @@ import numpy as np
 from ..network import Network
 from .preprocessing import Preprocessor
 from .reading import Table, read_table
-from .targets import TASKS, Standardizer, class_labels, encode_labels, infer_task, output_for
+from .targets import (
+    TASKS,
+    Standardizer,
+    class_labels,
+    encode_labels,
+    infer_task,
+    output_for,
+    regression_targets,
+)
 
 Array = np.ndarray
 
@@ -78,7 +86,7 @@ class Model:
             if self.network.n_outputs == 1:
                 return index.astype(float)
             return np.eye(self.network.n_outputs)[index]
-        y = np.asarray(y, dtype=float)
+        y = regression_targets(y, self.target)
         return self.target_scaler.transform(y) if self.target_scaler is not None else y
 
     def fit(self, table: Table, **fit_kwargs: Any):
@@ -245,6 +253,11 @@ def split_rows(n: int, fraction: float, rng: np.random.Generator,
             rows = rng.permutation(np.flatnonzero(codes == c))
             held.append(rows[: min(int(round(fraction * len(rows))), len(rows) - 1)])
         held = np.concatenate(held)
+    if held.size < 1 and strata is not None:
+        raise ValueError(f"cannot hold out {fraction:g} of {n} rows for validation: each of the "
+                         f"{int(codes.max()) + 1} classes has too few rows to spare one; give "
+                         "--validation 0, or a target with fewer classes (--task regression "
+                         "for a quantity)")
     if held.size < 1 or n - held.size < 1:
         raise ValueError(f"cannot hold out {fraction:g} of {n} rows for validation")
     mask = np.zeros(n, dtype=bool)

@@ -10,6 +10,10 @@ Roles
         Numbers. Missing cells are filled with the training median; the column is then
         standardised, ``x' = (x - mean) / scale`` (mean and standard deviation of the filled
         training column; ``scale = 1`` when ``standardize=False``).
+    ``date``
+        Text of dates (see :mod:`.dates`; also Parquet/Feather date and timestamp columns): the
+        number of days since 1970-01-01, then as ``numeric`` (median, standardised). The
+        format found in training is stored and read the same way later.
     ``categorical``
         Text, true/false, or numbers named in ``categorical=``. One-hot coded over the categories
         seen in training (their text, sorted); a category unseen in training gives an all-zero
@@ -25,8 +29,8 @@ Every numeric or categorical column with missing cells in training also gets a m
 indicator, ``1`` where the cell was missing and ``0`` elsewhere, so the network can tell a filled
 value from a real one.
 
-The network's inputs are laid out by group: the numeric columns (in table order), then the
-indicators of the numeric columns that have one, then, per categorical column, its one-hot block
+The network's inputs are laid out by group: the numeric and date columns (in table order), then
+the indicators of those that have one, then, per categorical column, its one-hot block
 followed by its indicator.
 """
 
@@ -40,11 +44,13 @@ from typing import Any
 
 import numpy as np
 
-from .reading import Table, numeric_table
+from .dates import date_days, date_format, day_text
+from .reading import Table, numeric_table, text_numbers
 
 Array = np.ndarray
 
-ROLES = ("numeric", "categorical", "dropped")
+ROLES = ("numeric", "date", "categorical", "dropped")
+NUMBER_ROLES = ("numeric", "date")  # the roles of the numeric block: raw numbers, then scaled
 IDENTIFIER_FRACTION = 0.5  # text with distinct values in more than this share of rows ...
 IDENTIFIER_MIN_VALUES = 10  # ... and more than this many distinct values is identifier-like
 ROW_NUMBER_NAMES = ("", "rownames", "row.names", "row_names", "unnamed: 0")
@@ -77,7 +83,7 @@ class Column:
     Attributes
     ----------
     name : str
-    role : {"numeric", "categorical", "dropped"}
+    role : {"numeric", "date", "categorical", "dropped"}
     reason : str
         Why it has its role (shown by ``chainrule train``).
     fill : float or str or None
@@ -86,12 +92,14 @@ class Column:
     indicator : bool
         Whether a missing-indicator input follows (the column had gaps in training).
     mean, scale : float
-        Numeric: ``x' = (x - mean) / scale``.
+        Numeric and date: ``x' = (x - mean) / scale`` (dates in days since 1970-01-01).
     low, high : float or None
-        Numeric: the range of the training values (for the out-of-range warning); ``None`` when
-        unknown (models from format-1 files).
+        Numeric and date: the range of the training values (for the out-of-range warning);
+        ``None`` when unknown (models from format-1 files).
     categories : list of str
         Categorical: the categories, sorted, one input each.
+    format : str or None
+        Date: how the text is read, ``"ISO8601"`` or a ``strptime`` format such as ``%m/%d/%Y``.
     """
 
     name: str
@@ -104,12 +112,15 @@ class Column:
     low: float | None = None
     high: float | None = None
     categories: list[str] = field(default_factory=list)
+    format: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "role": self.role, "reason": self.reason}
-        if self.role == "numeric":
+        if self.role in NUMBER_ROLES:
             data.update(fill=self.fill, indicator=self.indicator, mean=self.mean,
                         scale=self.scale, low=self.low, high=self.high)
+        if self.role == "date":
+            data["format"] = self.format
         elif self.role == "categorical":
             data.update(fill=self.fill, indicator=self.indicator, categories=self.categories)
         return data
@@ -122,7 +133,8 @@ class Column:
         name, role = data.get("name"), data.get("role")
         if not isinstance(name, str) or role not in ROLES:
             raise ValueError(f"a preprocessing column needs a name and a role in {ROLES}")
-        keys = {"numeric": {"fill", "indicator", "mean", "scale", "low", "high"},
+        number = {"fill", "indicator", "mean", "scale", "low", "high"}
+        keys = {"numeric": number, "date": number | {"format"},
                 "categorical": {"fill", "indicator", "categories"}, "dropped": set()}[role]
         if set(data) != {"name", "role", "reason"} | keys or not isinstance(data["reason"], str):
             raise ValueError(f"preprocessing column {name!r} ({role}) must have exactly "
@@ -133,7 +145,11 @@ class Column:
         if not isinstance(data["indicator"], bool):
             raise ValueError(f"column {name!r}: indicator must be true or false")
         column.indicator = data["indicator"]
-        if role == "numeric":
+        if role == "date":
+            if not isinstance(data["format"], str) or not data["format"]:
+                raise ValueError(f"column {name!r}: format must be a date format string")
+            column.format = data["format"]
+        if role in NUMBER_ROLES:
             for key in ("fill", "mean", "scale", "low", "high"):
                 value = data[key]
                 if value is None and key in ("low", "high"):
@@ -176,7 +192,7 @@ class Preprocessor:
         names = [c.name for c in self.columns]
         if len(set(names)) != len(names):
             raise ValueError("preprocessing column names must be distinct")
-        self.numeric = [c for c in self.columns if c.role == "numeric"]
+        self.numeric = [c for c in self.columns if c.role in NUMBER_ROLES]  # dates as days
         self.categorical = [c for c in self.columns if c.role == "categorical"]
 
     # -- fitting ---------------------------------------------------------------------------
@@ -216,8 +232,12 @@ class Preprocessor:
             values = table.column(name)
             if name in drop:
                 columns.append(Column(name, "dropped", "asked (--drop)"))
-            elif name in categorical or name in table.text:
-                columns.append(_categorical(name, values, forced=name in categorical))
+            elif name in categorical:
+                columns.append(_categorical(name, values, forced=True))
+            elif name in table.text:
+                fmt = date_format(values)
+                columns.append(_categorical(name, values, forced=False) if fmt is None
+                               else _date(name, values, fmt, standardize))
             else:
                 columns.append(_numeric(name, values, standardize))
         pre = cls(columns)
@@ -258,7 +278,7 @@ class Preprocessor:
         n = table.n_samples
         out = np.empty((n, self.n_outputs), dtype=dtype)
         if self.numeric:
-            raw = table.X[:, [table.numeric.index(c.name) for c in self.numeric]]
+            raw = self.raw_numbers(table)
             gaps = np.isnan(raw)
             self._warn_numeric(raw, gaps)
             p = len(self.numeric)
@@ -280,13 +300,19 @@ class Preprocessor:
             at = _one_hot(column, table.column(column.name), out, at)
         return out
 
+    def raw_numbers(self, table: Table | Array) -> Array:
+        """The raw numeric block for the rows of ``table``: the :attr:`numeric` columns (dates
+        as days since 1970-01-01), NaN where missing; what the ONNX graph's ``"input"`` takes."""
+        table = self._as_table(table)
+        return table.X[:, [table.numeric.index(c.name) for c in self.numeric]]
+
     def _as_table(self, table: Table | Array) -> Table:
         if isinstance(table, Table):
             missing = [n for n in self.input_columns if n not in table.columns]
             if missing:
                 raise ValueError(f"the data lack the model's input column(s) "
                                  f"{', '.join(missing)}")
-            wrong = [c.name for c in self.numeric if c.name in table.text]
+            wrong = [c for c in self.numeric if c.name in table.text]
             return _as_numbers(table, wrong) if wrong else table
         if self.categorical:
             raise ValueError("this model has categorical columns "
@@ -336,7 +362,8 @@ class Preprocessor:
             else:
                 detail = c.reason
             if c.indicator:
-                detail += f"; gaps filled with {_fill_text(c.fill)} + missing indicator"
+                fill = f"the median {day_text(c.fill)}" if c.role == "date" else _fill_text(c.fill)
+                detail += f"; gaps filled with {fill} + missing indicator"
             rows.append((c.name, c.role, detail))
         return rows
 
@@ -367,26 +394,27 @@ class Preprocessor:
                 f"{roles['dropped']} dropped -> {self.n_outputs} inputs)")
 
 
-def _as_numbers(table: Table, names: list[str]) -> Table:
-    """``table`` with the text columns ``names`` read as numbers; text that is not a number
-    becomes missing, with a warning (the column was numeric in training)."""
+def _as_numbers(table: Table, wanted: list[Column]) -> Table:
+    """``table`` with the text columns ``wanted`` read as numbers, or dates as days; text that
+    is neither becomes missing, with a warning (the column was numeric or dates in training)."""
     columns, bad = [], {}
-    for name in names:
-        values = np.full(table.n_samples, np.nan)
-        for i, cell in enumerate(table.text[name].tolist()):
-            try:
-                values[i] = float(cell) if cell is not None else np.nan
-            except (TypeError, ValueError):
-                bad.setdefault(name, []).append(str(cell))
+    for column in wanted:
+        text = table.text[column.name]
+        values, others = (date_days(text, column.format) if column.role == "date"
+                          else text_numbers(text, table.decimal_comma))
+        if others:
+            bad[column.name] = (others, "dates" if column.role == "date" else "numbers")
         columns.append(values)
     if bad:
-        shown = "; ".join(f"{n!r}: {len(v)} (e.g. {v[0]!r})" for n, v in bad.items())
-        warnings.warn(f"text where training had numbers, treated as missing, in column(s) "
-                      f"{shown}", UserWarning, stacklevel=5)
+        shown = "; ".join(f"{n!r}: {len(v)} (e.g. {v[0]!r}; training had {kind})"
+                          for n, (v, kind) in bad.items())
+        warnings.warn(f"text where training had numbers or dates, treated as missing, in "
+                      f"column(s) {shown}", UserWarning, stacklevel=5)
+    names = [c.name for c in wanted]
     text = {k: v for k, v in table.text.items() if k not in names}
     X = np.column_stack([table.X, *columns])
     return Table(X, [*table.numeric, *names], text, table.columns, table.target,
-                 table.target_name, table.source)
+                 table.target_name, table.source, table.decimal_comma)
 
 
 # -- one column at a time --------------------------------------------------------------------------
@@ -406,6 +434,19 @@ def _numeric(name: str, values: Array, standardize: bool) -> Column:
     scale = std if standardize and std > 1e-12 * max(1.0, abs(mean)) else 1.0
     return Column(name, "numeric", "number", fill=median, indicator=gaps,
                   mean=mean if standardize else 0.0, scale=scale, low=low, high=high)
+
+
+def _date(name: str, values: Array, fmt: str, standardize: bool) -> Column:
+    """A column of text dates: days since 1970-01-01, fitted as a numeric column."""
+    days, others = date_days(values, fmt)
+    column = _numeric(name, days, standardize)
+    if column.role == "dropped":
+        return column
+    column.role, column.format = "date", fmt
+    column.reason = f"date ({'ISO 8601' if fmt == 'ISO8601' else fmt}) as days since 1970-01-01"
+    if others:
+        column.reason += f"; {len(others)} cell(s) not dates (e.g. {others[0]!r}) are missing"
+    return column
 
 
 def _is_row_number(name: str, values: Array) -> bool:

@@ -10,8 +10,10 @@ time and each chunk's numbers are copied into the final array ``X`` at once, so 
 well under twice that array (``benchmarks/reading.py`` measures it beside ``pandas.read_csv``;
 pandas' C reader parses numbers faster per core than Arrow's on the project's machines). The
 delimiter is sniffed from the first 64 kB (``, ; | tab space``). pandas' rules apply: its
-missing-value strings (empty, ``NA``, ``NaN``, ``null``, ``None``, ``N/A``, ...) are missing, a
-row with too few fields is filled with missing values, one with too many is an error.
+missing-value strings (empty, ``NA``, ``NaN``, ``null``, ``N/A``, ...; not ``None``, which is
+a category name as often as not) are missing, a row with too few fields is filled with missing
+values, one with too many is an error. Text cells are kept exactly as written (``"WD "`` keeps
+its space, as the exported ONNX graph sees it); a cell of blanks only is missing.
 Compressed files (``.gz``, ``.bz2``, ...) are decompressed on the fly.
 
 Files are parsed, never executed: ``.npy``/``.npz`` are loaded with ``allow_pickle=False``. Every
@@ -43,9 +45,12 @@ CHUNK_BYTES = 16 << 20  # CSV files are parsed about this much at a time
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".tab", ".dat")
 ARROW_SUFFIXES = {".parquet": "Parquet", ".pq": "Parquet", ".feather": "Feather",
                   ".arrow": "Feather", ".ipc": "Feather"}
-# the strings pandas.read_csv reads as missing by default
+# the strings read as missing: pandas.read_csv's defaults but "None", a real category (vcd's
+# Arthritis: Improved = None/Some/Marked; Ames: Mas_Vnr_Type = None)
 NA_STRINGS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-              "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+              "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null"]
+
+NA_OPTIONS = {"keep_default_na": False, "na_values": NA_STRINGS}  # for pandas.read_csv
 
 
 @dataclass
@@ -74,6 +79,7 @@ class Table:
     target: Array | None = None
     target_name: str | None = None
     source: str = ""
+    decimal_comma: bool = False  # numbers written as 0,126 (a ';'-separated file)
 
     def __post_init__(self) -> None:
         if not self.columns:
@@ -98,7 +104,8 @@ class Table:
         """The table of the given rows (indices, a boolean mask or a slice)."""
         target = None if self.target is None else self.target[rows]
         return Table(self.X[rows], list(self.numeric), {k: v[rows] for k, v in self.text.items()},
-                     list(self.columns), target, self.target_name, self.source)
+                     list(self.columns), target, self.target_name, self.source,
+                     self.decimal_comma)
 
 
 def numeric_table(X: Array, names: Sequence[str], target: Array | None = None,
@@ -197,15 +204,15 @@ def _read_text(path: str, target: str | None, features: Sequence[str] | None) ->
     try:
         try:
             rows = max(1000, CHUNK_BYTES // line_bytes)
-            with pd.read_csv(path, sep=delimiter, chunksize=rows) as chunks:
+            with pd.read_csv(path, sep=delimiter, chunksize=rows, **NA_OPTIONS) as chunks:
                 return _read_chunks(chunks, os.path.getsize(path) // line_bytes, target,
-                                    features, path)
+                                    features, path, delimiter)
         except _Whole:
             pass
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pandas' mixed-types warning: handled here
-            frame = pd.read_csv(path, sep=delimiter, low_memory=False)
-        return _from_arrow(_arrow_of_frame(frame), target, features, path)
+            frame = pd.read_csv(path, sep=delimiter, low_memory=False, **NA_OPTIONS)
+        return _from_arrow(_arrow_of_frame(frame), target, features, path, delimiter == ";")
     except UnicodeDecodeError:
         raise ValueError(f"{path} is not a text (UTF-8) table; expected CSV/TSV, Parquet, "
                          "Feather, .npy or .npz") from None
@@ -223,7 +230,7 @@ class _Whole(Exception):
 
 
 def _read_chunks(chunks, rows: int, target: str | None, features: Sequence[str] | None,
-                 path: str) -> Table:
+                 path: str, path_delimiter: str) -> Table:
     """The :class:`Table` of pandas' chunks of a file of about ``rows`` rows."""
     first = next(chunks)
     header = [str(name).strip() for name in first.columns]
@@ -238,7 +245,8 @@ def _read_chunks(chunks, rows: int, target: str | None, features: Sequence[str] 
                     raise _Whole  # numbers in one chunk, text in another
             yield part
 
-    return _assemble(header, kinds.__getitem__, parts(), target, features, path, rows)
+    return _assemble(header, kinds.__getitem__, parts(), target, features, path, rows,
+                     path_delimiter == ";")
 
 
 def _frame_kind(column) -> str:
@@ -298,28 +306,25 @@ def _first_line(error: Exception) -> str:
     return text[0] if text else type(error).__name__
 
 
-def _from_arrow(arrow, target: str | None, features: Sequence[str] | None, source: str) -> Table:
+def _from_arrow(arrow, target: str | None, features: Sequence[str] | None, source: str,
+                decimal_comma: bool = False) -> Table:
     """The :class:`Table` of an Arrow table."""
-    return _from_batches(arrow.schema, arrow.to_batches(), target, features, source,
-                         arrow.num_rows)
-
-
-def _from_batches(schema, batches, target: str | None, features: Sequence[str] | None,
-                  source: str, rows: int | None = None) -> Table:
-    """The :class:`Table` of Arrow record batches of ``schema``, about ``rows`` rows in all."""
-    header = [str(name).strip() for name in schema.names]
-    types = dict(zip(header, schema.types, strict=True))
-    return _assemble(header, lambda name: _kind(types[name], name, source), batches, target,
-                     features, source, rows)
+    header = [str(name).strip() for name in arrow.schema.names]
+    types = dict(zip(header, arrow.schema.types, strict=True))
+    return _assemble(header, lambda name: _kind(types[name], name, source), arrow.to_batches(),
+                     target, features, source, arrow.num_rows, decimal_comma)
 
 
 def _assemble(header: list[str], kind_of, parts, target: str | None,
-              features: Sequence[str] | None, source: str, rows: int | None) -> Table:
+              features: Sequence[str] | None, source: str, rows: int | None,
+              decimal_comma: bool = False) -> Table:
     """The :class:`Table` of ``parts`` (Arrow record batches or pandas frames, with the columns
     ``header``), about ``rows`` rows in all.
 
     The numeric feature columns are written part by part into one float64 array (column-major,
-    grown by half when ``rows`` was too few); wholly empty rows are skipped.
+    grown by half when ``rows`` was too few); wholly empty rows are skipped. Text columns of
+    numbers with a few stray cells (see :func:`text_numbers`) become numeric; when predicting
+    (``features`` given) only the target does, the model's preprocessing reads the features.
     """
     if not header:
         raise ValueError(f"{source} has no columns")
@@ -357,11 +362,74 @@ def _assemble(header: list[str], kind_of, parts, target: str | None,
         raise ValueError(f"{source} has a header but no data rows")
     target_values = None
     if target_name is not None:
-        target_values = np.concatenate(y)
+        target_values = _numbers_if_numbers(np.concatenate(y), target_name, source,
+                                            decimal_comma, " (rows without a target are not used)")
         if target_values.dtype.kind == "f" and np.isnan(target_values).all():
             raise ValueError(f"target column {target_name!r} in {source} is empty")
-    return Table(X[:at], numeric, {name: np.concatenate(v) for name, v in text.items()},
-                 names, target_values, target_name, source)
+    X, texts = X[:at], {name: np.concatenate(v) for name, v in text.items()}
+    if features is None:
+        found = {name: _numbers_if_numbers(v, name, source, decimal_comma)
+                 for name, v in texts.items()}
+        found = {name: v for name, v in found.items() if v.dtype.kind == "f"}
+        if found:
+            X = np.column_stack([X, *found.values()])
+            numeric = [*numeric, *found]
+            texts = {name: v for name, v in texts.items() if name not in found}
+    return Table(X, numeric, texts, names, target_values, target_name, source, decimal_comma)
+
+
+NUMBER_SHARE = 0.9  # a text column is numbers when this share of its present cells are
+
+
+def text_numbers(values: Array, decimal_comma: bool = False) -> tuple[Array, list[str]]:
+    """The numbers of a text column: floats (NaN where missing or not a number), and the cells
+    that are not numbers, in order.
+
+    A cell is a number as Python and pandas write one (``-1.5e3``, surrounding blanks allowed;
+    not ``inf``); with ``decimal_comma`` also as ``-0,126`` (Excel's in most of Europe).
+    """
+    import pandas as pd
+
+    cells = pd.Series(values, dtype=object)
+    present = cells.notna().to_numpy()
+    if cells[present].map(type).isin([bool, np.bool_]).any():
+        return np.full(len(values), np.nan), [str(v) for v in cells[present]]
+    texts = cells[present].astype(str).str.strip()
+    if decimal_comma:
+        comma = texts.str.fullmatch(r"[+-]?\d*,\d+")
+        texts = texts.where(~comma, texts.str.replace(",", ".", regex=False))
+    numbers = np.array(pd.to_numeric(texts, errors="coerce"), dtype=float)
+    numbers[np.isinf(numbers)] = np.nan
+    out = np.full(len(values), np.nan)
+    out[present] = numbers
+    return out, [str(v) for v in cells[present][np.isnan(numbers)]]
+
+
+def _numbers_if_numbers(values: Array, name: str, source: str, decimal_comma: bool,
+                        consequence: str = "") -> Array:
+    """``values`` as floats when they are text of which at least ``NUMBER_SHARE`` of the present
+    cells are numbers (with a warning naming the others, now missing), else unchanged."""
+    if values.dtype.kind != "O":
+        return values
+    present = [v for v in values[:1000].tolist() if v is not None]
+    if not present or not any(isinstance(v, str) and any(c.isdigit() for c in v)
+                              for v in present):
+        return values  # a quick look: no digits at all
+    if len(text_numbers(np.array(present, dtype=object), decimal_comma)[1]) > len(present) / 2:
+        return values  # a quick look: mostly not numbers
+    numbers, others = text_numbers(values, decimal_comma)
+    count = sum(v is not None for v in values.tolist())
+    if count == 0 or (count - len(others)) / count < NUMBER_SHARE - 1e-12:
+        return values
+    if others:
+        distinct = list(dict.fromkeys(others))
+        shown = ", ".join(map(repr, distinct[:3])) + (", ..." if len(distinct) > 3 else "")
+        warnings.warn(f"column {name!r} in {source}: {count - len(others)} of {count} cells are "
+                      f"numbers, so it is read as numbers; the other {len(others)} ({shown}) are "
+                      f"missing{consequence}",
+                      UserWarning, stacklevel=4)
+    return numbers
+
 
 
 def _columns_of(part) -> dict[str, Any]:
@@ -456,7 +524,8 @@ def _numeric_values(column, name: str, source: str, first_row: int = 0) -> Array
 
 
 def _text_values(column) -> Array:
-    """An object array of strings (``None`` where missing); ``True``/``False`` stay booleans."""
+    """An object array of strings as written (``None`` where missing or blank); ``True``/``False``
+    stay booleans."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -468,8 +537,8 @@ def _text_values(column) -> Array:
         return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         column = column.cast(pa.string())  # dates and times: their ISO text
-    column = pc.utf8_trim_whitespace(column)
-    column = pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)
+    blank = pc.equal(pc.utf8_trim_whitespace(column), "")
+    column = pc.if_else(blank, pa.scalar(None, column.type), column)
     return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
 
 

@@ -9,6 +9,7 @@ learned from: :func:`drop_missing_target` removes them.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -86,6 +87,46 @@ def infer_task(y: Array) -> str:
     return "classification" if integers and few else "regression"
 
 
+def task_reason(y: Array, task: str = "auto") -> str:
+    """Why the task is what it is, and how to change it, for people (``chainrule train``)."""
+    if task != "auto":
+        return f"asked (--task {task})"
+    y = np.asarray(y)
+    if y.dtype.kind not in "biuf":
+        return "the target is text"
+    if infer_task(y) == "regression":
+        return "the target is numbers (not a few whole numbers)"
+    return (f"whole numbers with at most {MAX_CLASSES} distinct values are classes; --task "
+            "regression predicts the numbers instead")
+
+
+def check_classes(y: Array, name: str | None, holdout: float) -> None:
+    """Refuse a classification target that has a different value on each row (an identifier),
+    when rows are to be held out; warn when there are more classes than half the rows."""
+    n = len(y)
+    k = len(np.unique(np.asarray(y).astype(str)))
+    if k == n and n > 1 and holdout > 0:
+        raise ValueError(f"target {name!r} has a different value on each of its {n} rows, like "
+                         "an identifier, so no class can be learned: choose the column to predict "
+                         "with --target (if it holds numbers written as text, write them as plain "
+                         "numbers and use --task regression)")
+    if k > n / 2 and k > 2:
+        warnings.warn(f"target {name!r} has {k} classes in {n} rows, most with a single row to "
+                      "learn from; if it is a quantity, --task regression predicts it",
+                      UserWarning, stacklevel=2)
+
+
+def regression_targets(y: Array, name: str | None) -> Array:
+    """A regression target as floats; text is refused naming the column."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "biuf":
+        example = next((v for v in y.tolist() if v is not None), None)
+        raise ValueError(f"target column {name!r} holds text ({example!r}), but the model "
+                         "predicts numbers (regression): give the column of numbers it was "
+                         "trained on with --target")
+    return y.astype(float)
+
+
 def class_labels(y: Array) -> list[Any]:
     """Sorted distinct labels as JSON-friendly Python values (integral floats become ints)."""
     distinct = np.unique(y)
@@ -121,7 +162,9 @@ def output_for(task: str, n_classes: int, loss: str = "auto") -> tuple[str, str,
             raise ValueError(f"loss {loss!r} is for classification; regression uses mse")
         return "identity", "mse", 1
     if n_classes < 2:
-        raise ValueError("the target has a single class; classification needs at least two")
+        raise ValueError("the target has a single class (every row has the same value); "
+                         "classification needs at least two: give rows of other classes too, or "
+                         "--task regression to predict a number")
     if loss == "bce" and n_classes > 2:
         raise ValueError(f"loss 'bce' is for 2 classes, the target has {n_classes}; use "
                          "cross_entropy")
