@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from chainrule import __version__
 from chainrule.cli import main
+from chainrule.data import read_table
 from chainrule.io import load_model
 from chainrule.progress import ProgressBar, progress_bar
 
@@ -618,3 +619,17 @@ def test_targets_say_why_the_task_and_refuse_or_warn_in_plain_words(houses, tmp_
     one = write_csv(tmp_path / "one.csv", ["a", "y"], [[1, 2]])
     result = run("train", one, "--target", "y", "--out", out)
     assert result.exit_code == 2 and "--task regression" in result.stderr
+
+
+def test_a_model_with_categories_predicts_from_a_files_path(tmp_path):
+    """Its error for an array says 'give it a table (a file or a DataFrame)': a path works."""
+    import palmerpenguins
+
+    data = tmp_path / "penguins.csv"
+    palmerpenguins.load_penguins().to_csv(data, index=False)
+    model_path = tmp_path / "p.chainrule"
+    assert run("train", data, "--target", "species", "--out", model_path).exit_code == 0
+    model = load_model(model_path)
+    table = read_table(data)
+    np.testing.assert_array_equal(model.predict_proba(str(data)), model.predict_proba(table))
+    np.testing.assert_array_equal(model.predict(data), model.predict(table))

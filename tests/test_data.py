@@ -292,7 +292,8 @@ def test_holdout_rule_spares_truth_tables_and_tiny_tables():
     X, y = load_dataset("parity8")
     assert "every combination" in holdout(read_table("parity8"))[1]
     assert holdout(read_table("spirals"))[0] == 0.2  # a sample of a larger population
-    assert holdout(read_table("spirals"), 0.3) == (0.3, "asked (--validation)")
+    assert holdout(read_table("spirals"), 0.3) == (0.3, "30% of the rows, as asked (--validation)")
+    assert holdout(read_table("spirals"), 0.0) == (0.0, "none, as asked (--validation 0)")
     grid_with_repeat = np.vstack([X, X[:1]])
     from chainrule.data import numeric_table
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import zipfile
 
 import numpy as np
@@ -332,3 +333,20 @@ def test_zip_with_a_different_compression_still_loads(model_file, tmp_path):
     assert back.layers[0].weights.tobytes() == net.layers[0].weights.tobytes()
     save_network(back, again)
     assert load(again).layers[1].bias.tobytes() == net.layers[1].bias.tobytes()
+
+
+def test_a_save_never_replaces_a_device_or_pipe_and_writes_through_a_link(tmp_path):
+    """An atomic save renames its temporary file over the target: onto /dev/null (as root) that
+    would replace the device with a file. Anything that exists and is not a regular file is
+    refused; a symbolic link is written through, and stays a link."""
+    net = Network([2, 2, 1], seed=0)
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(ValueError, match="not a regular file"):
+        net.save(pipe)
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)
+    target, link = tmp_path / "real.npz", tmp_path / "link.npz"
+    net.save(target)
+    link.symlink_to(target)
+    Network([2, 3, 1], seed=1).save(link)
+    assert link.is_symlink() and load(target).sizes == [2, 3, 1]

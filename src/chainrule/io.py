@@ -153,6 +153,12 @@ def atomic_write(path: str | os.PathLike, write) -> None:
     ``path`` are removed.
     """
     path = checks.path(path)
+    if os.path.islink(path):
+        path = os.path.realpath(path)  # write through the link: the link stays, as open() does
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+        raise ValueError(f"cannot write {path}: it exists and is not a regular file (a device "
+                         "such as /dev/null, a pipe or a socket, which a save would replace); "
+                         "give a file name")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise ValueError(f"cannot write {path}: directory {directory} does not exist")

@@ -70,8 +70,10 @@ class Model:
         return None if self.preprocessor is None else self.preprocessor.input_columns
 
     def inputs(self, X: Table | Array | Any) -> Array:
-        """Raw inputs (a :class:`Table`, a pandas DataFrame or a numeric array) as the network
-        sees them: preprocessed, in the network's dtype."""
+        """Raw inputs (a :class:`Table`, a file's path, a pandas DataFrame or a numeric array)
+        as the network sees them: preprocessed, in the network's dtype."""
+        if isinstance(X, str | os.PathLike):
+            X = read_table(X)
         if self.preprocessor is None:
             X = np.asarray(X, dtype=self.network.dtype)
             return X[:, None] if X.ndim == 1 else X
@@ -203,7 +205,8 @@ def holdout(table: Table, fraction: float | None = None) -> tuple[float, str]:
     if fraction is not None:
         if not 0 <= fraction < 1:
             raise ValueError(f"validation fraction must be in [0, 1), got {fraction}")
-        return fraction, "asked (--validation)"
+        return fraction, ("none, as asked (--validation 0)" if fraction == 0 else
+                          f"{fraction:.0%} of the rows, as asked (--validation)")
     if n < MIN_HOLDOUT_ROWS:
         return 0.0, f"none: {n} rows are too few to hold any out (fewer than {MIN_HOLDOUT_ROWS})"
     if _whole_domain(table):
