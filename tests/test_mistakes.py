@@ -370,3 +370,25 @@ def test_the_notation_reads_as_english_and_defines_the_loss_constant() -> None:
     assert "the loss is the mean over samples" in notation
     assert report.mistakes["W2"] == "scale"
     assert "δ2 = c·(a2 - t) with c = 1/n = 1/30" in report["W2"].right
+
+
+def test_a_bias_summed_over_the_wrong_axis_gets_a_hint() -> None:
+    X, y = np.random.default_rng(0).normal(size=(5, 2)), np.ones((5, 1))
+    params = {"W1": np.full((2, 3), 0.3), "b1": np.zeros(3), "W2": np.full((3, 1), 0.2),
+              "b2": np.zeros(1)}
+
+    def loss(p):
+        return float(np.sum((sig(sig(X @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]) - y) ** 2))
+
+    def grad(p, axis):
+        H = sig(X @ p["W1"] + p["b1"])
+        out = sig(H @ p["W2"] + p["b2"])
+        d = 2 * (out - y) * out * (1 - out)
+        dh = d @ p["W2"].T * H * (1 - H)
+        return {"W1": X.T @ dh, "b1": np.sum(dh, axis=axis), "W2": H.T @ d, "b2": np.sum(d)}
+
+    with pytest.raises(ValueError, match="sum the error over the samples only"):
+        check_gradients(loss, lambda p: grad(p, 1), params)
+    with pytest.raises(ValueError, match="a sum over every axis"):
+        check_gradients(loss, lambda p: grad(p, None), params)
+    assert check_gradients(loss, lambda p: grad(p, 0), params).ok

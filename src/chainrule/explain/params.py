@@ -112,6 +112,13 @@ class Params:
                             len(grads) == len(self) and self._reversed(grads):
                         hint = " (the gradients look listed last layer first: return them in "
                         hint += "the order of params)"
+                    elif not hint and sum(d > 1 for d in shape) <= 1 and grad.size != 1:
+                        hint = (" (for a bias: sum the error over the samples only, "
+                                "np.sum(delta, axis=0) for samples in rows, axis=1 for samples "
+                                "in columns, with keepdims=True for a column vector)")
+                    elif not hint and grad.size == 1:
+                        hint = (" (a single number: a sum over every axis, where only the "
+                                "samples' axis belongs?)")
                     raise ValueError(
                         f"the gradient of {label(name)} has shape {grad.shape} but the "
                         f"parameter has shape {shape}{hint}; a gradient must have the shape of "
