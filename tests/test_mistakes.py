@@ -392,3 +392,139 @@ def test_a_bias_summed_over_the_wrong_axis_gets_a_hint() -> None:
     with pytest.raises(ValueError, match="a sum over every axis"):
         check_gradients(loss, lambda p: grad(p, None), params)
     assert check_gradients(loss, lambda p: grad(p, 0), params).ok
+
+
+def _l2_case(bug: str):
+    """A 3-4-1 sigmoid net, mean squared error + lambda/(2m) sum W^2, with a bug in the L2 part
+    of the gradient only."""
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(6, 3)), rng.random((6, 1))
+    lam, m = 0.3, 6
+    params = {"W1": rng.normal(size=(3, 4)), "b1": rng.normal(size=4) * 0.1,
+              "W2": rng.normal(size=(4, 1)), "b2": np.zeros(1)}
+
+    def loss(p):
+        out = sig(sig(X @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"])
+        return float(np.mean((out - y) ** 2) + lam / (2 * m) * (np.sum(p["W1"] ** 2)
+                                                                + np.sum(p["W2"] ** 2)))
+
+    def grad(p):
+        H = sig(X @ p["W1"] + p["b1"])
+        out = sig(H @ p["W2"] + p["b2"])
+        d = 2 * (out - y) / m * out * (1 - out)
+        dh = d @ p["W2"].T * H * (1 - H)
+        g = {"W1": X.T @ dh, "b1": dh.sum(0), "W2": H.T @ d, "b2": d.sum(0)}
+        l2 = {"W1": lam / m, "W2": lam / m}
+        if bug == "on the biases":
+            g["b1"] = g["b1"] + lam / m * p["b1"]
+        for name, c in l2.items():
+            if bug == "without 1/m":
+                c = lam
+            elif bug == "wrong sign":
+                c = -c
+            elif bug == "forgotten in W1" and name == "W1":
+                c = 0.0
+            g[name] = g[name] + c * p[name]
+        return g
+
+    return loss, grad, params, X, y
+
+
+@pytest.mark.parametrize(("bug", "wrong", "words"), [
+    ("on the biases", {"b1"}, "to the biases' gradients"),
+    ("without 1/m", {"W1", "W2"}, "6 times it"),
+    ("wrong sign", {"W1", "W2"}, "a sign error"),
+    ("forgotten in W1", {"W1"}, "leaves out of layer 1's weight gradient"),
+])
+def test_a_wrong_l2_term_is_named_as_a_penalty_the_loss_does_not_have(bug, wrong, words):
+    """The data part is right: the L2 part is the gradient of another penalty than the loss's
+    (forward-pass, with the penalty named), never 'wrong-input' or a backprop mistake."""
+    loss, grad, params, X, y = _l2_case(bug)
+    report = check_gradients(loss, grad, params, X=X, y=y)
+    assert report.mistakes == dict.fromkeys(wrong, "forward-pass"), str(report)
+    assert words in report[sorted(wrong)[0]].yours
+    correct = check_gradients(loss, _l2_case("none")[1], params, X=X, y=y)
+    assert correct.ok, str(correct)
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix in the test's code
+def test_np_matrix_parameters_stay_matrices_in_the_learners_functions() -> None:
+    """Old tutorials use np.matrix, where * is the matrix product: the copies the check passes
+    must be matrices too, or a correct program computes something else."""
+    x, t = np.matrix([[0.5], [-1.0], [0.25]]), np.matrix([[1.0], [0.0]])
+    rng = np.random.default_rng(17)
+    params = [np.matrix(rng.normal(size=(4, 3))), np.matrix(rng.normal(size=(4, 1))),
+              np.matrix(rng.normal(size=(2, 4))), np.matrix(rng.normal(size=(2, 1)))]
+
+    def cost(p):
+        W1, b1, W2, b2 = p
+        a2 = sig(W2 * sig(W1 * x + b1) + b2)
+        return 0.5 * ((a2 - t).T * (a2 - t)).item()
+
+    def backprop(p):
+        W1, b1, W2, b2 = p
+        a1 = sig(W1 * x + b1)
+        a2 = sig(W2 * a1 + b2)
+        d2 = np.multiply(a2 - t, np.multiply(a2, 1 - a2))
+        d1 = np.multiply(W2.T * d2, np.multiply(a1, 1 - a1))
+        return [d1 * x.T, d1, d2 * a1.T, d2]
+
+    assert check_gradients(cost, backprop, params).ok
+
+
+DATA = [([0, 0], [0, 1]), ([0, 1], [1, 0]), ([1, 0], [1, 0]), ([1, 1], [0, 1])]
+
+
+def test_data_as_a_list_of_input_target_pairs_is_found() -> None:
+    """Pure-Python code keeping its samples as (x, t) pairs: the network is identified from
+    them, and the dropped hidden derivative named."""
+    rng = np.random.default_rng(2)
+    params = {"W1": rng.normal(size=(2, 3)).tolist(), "b1": [0.1, -0.1, 0.0],
+              "W2": rng.normal(size=(3, 2)).tolist(), "b2": [0.0, 0.0]}
+
+    def forward(p, x):
+        h = [sig(sum(x[i] * p["W1"][i][j] for i in range(2)) + p["b1"][j]) for j in range(3)]
+        o = [sig(sum(h[j] * p["W2"][j][k] for j in range(3)) + p["b2"][k]) for k in range(2)]
+        return h, o
+
+    def loss(p):
+        return sum(sum((o - tk) ** 2 for o, tk in zip(forward(p, x)[1], t, strict=True))
+                   for x, t in DATA) / len(DATA)
+
+    def gradient(p):
+        g = {k: np.zeros(np.shape(v)) for k, v in p.items()}
+        for x, t in DATA:
+            h, o = forward(p, x)
+            d_o = [2 * (o[k] - t[k]) * o[k] * (1 - o[k]) / len(DATA) for k in range(2)]
+            d_h = [sum(d_o[k] * p["W2"][j][k] for k in range(2)) for j in range(3)]  # no σ'
+            g["W2"] += np.outer(h, d_o)
+            g["b2"] += d_o
+            g["W1"] += np.outer(x, d_h)
+            g["b1"] += d_h
+        return g
+
+    report = check_gradients(loss, gradient, params)
+    assert report.mistakes == {"W1": "derivative-missing", "b1": "derivative-missing"}, str(report)
+
+
+def test_a_step_that_breaks_a_bias_shape_says_which_and_how() -> None:
+    X, y = np.array([[0.0, 1.0], [1.0, 1.0]]).T, np.array([[1.0, 0.0]])  # samples as columns
+    params = {"W1": np.full((3, 2), 0.2), "b1": np.zeros((3, 1)), "W2": np.full((1, 3), 0.1),
+              "b2": np.zeros((1, 1))}
+
+    def loss(p):
+        return float(np.mean((sig(p["W2"] @ sig(p["W1"] @ X + p["b1"]) + p["b2"]) - y) ** 2))
+
+    def step(p):
+        A1 = sig(p["W1"] @ X + p["b1"])
+        A2 = sig(p["W2"] @ A1 + p["b2"])
+        dZ2 = (A2 - y) * A2 * (1 - A2)
+        dZ1 = p["W2"].T @ dZ2 * A1 * (1 - A1)
+        p["W1"] = p["W1"] - 0.5 * dZ1 @ X.T
+        p["b1"] = p["b1"] - 0.5 * np.sum(dZ1, axis=1)  # the bug: no keepdims=True
+        p["W2"] = p["W2"] - 0.5 * dZ2 @ A1.T
+        p["b2"] = p["b2"] - 0.5 * np.sum(dZ2, axis=1, keepdims=True)
+        return p
+
+    with pytest.raises(ValueError, match=r"b1 changed shape from \(3, 1\) to \(3, 3\).*keepdims"):
+        check_update(step, params, loss, 0.5, X=X.T, y=y.T)

@@ -28,25 +28,29 @@ NUMBERED_TARGET = re.compile(r"^(t|y|target|desired|expected)_?(\d+)$", re.IGNOR
 MAX_PAIRS = 24
 MAX_ROWS = 16  # single samples of the likeliest pair tried as the data
 MAX_ENTRIES = 1_000_000
+MAX_ROWS_OF_PAIRS = 100_000  # (x, t) pairs read as a data set at most
 
 
 def data_candidates(*functions: Callable, exclude: tuple[Any, ...] = ()) -> list[tuple[Any, Any]]:
     """``(X, y)`` pairs read by ``functions``, most plausible first (at most ``MAX_PAIRS``)."""
     found: dict[str, np.ndarray] = {}
+    samples: list[tuple[np.ndarray, np.ndarray]] = []  # lists of (x, t) pairs
     seen: set[int] = {id(x) for x in exclude}
     for fn in functions:
         for name, value in _read_names(fn, depth=2, visited=set()):
             if id(value) in seen or name in found:
                 continue
-            array = _numbers(value)
-            if array is not None:
+            pair = _sample_pairs(value)
+            if pair is not None:
+                samples.append(pair)
+            elif (array := _numbers(value)) is not None:
                 found[name] = array
     pairs = []
     for (xn, X), (yn, y) in itertools.permutations(found.items(), 2):
         if _compatible(X, y):
             pairs.append((_rank(xn, INPUT_NAMES) + _rank(yn, TARGET_NAMES), X, y))
     pairs.sort(key=lambda p: p[0])
-    out = _numbered_scalars(found) + [(X, y) for _, X, y in pairs[:MAX_PAIRS]]
+    out = _numbered_scalars(found) + samples + [(X, y) for _, X, y in pairs[:MAX_PAIRS]]
     if out:  # a loss of one sample of the data (question 002 trains on X[s], y[s])
         X, y = out[0]
         if X.ndim >= 1 and y.ndim >= 1 and X.shape[0] == y.shape[0] <= MAX_ROWS:
@@ -72,6 +76,22 @@ def _numbered_scalars(found: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np
                 for entries in numbered(NUMBERED_TARGET).values()]
     return [(np.array([[v for _, v in sorted(entries)]]), t[None, :])
             for entries in numbered(NUMBERED_INPUT).values() for t in targets]
+
+
+def _sample_pairs(value: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """A list of ``(inputs, target)`` pairs (``data = [([0, 1], 1), ...]``, Nielsen's
+    ``training_data``) as ``(X, y)``, one row per pair; else None."""
+    if not isinstance(value, list | tuple) or not 0 < len(value) <= MAX_ROWS_OF_PAIRS or \
+            not all(isinstance(item, list | tuple) and len(item) == 2 for item in value):
+        return None
+    X = [_numbers(x) for x, _ in value]
+    y = [_numbers(t) for _, t in value]
+    if all(v is not None and v.ndim == 0 for v in X + y):
+        return None  # rows of two numbers ([[0, 0], [0, 1]]): a table, not pairs
+    if any(v is None for v in X + y) or len({v.size for v in X}) != 1 or \
+            len({v.size for v in y}) != 1:
+        return None
+    return np.array([v.ravel() for v in X]), np.array([v.ravel() for v in y])
 
 
 def _read_names(fn: Any, depth: int, visited: set[int]) -> Iterator[tuple[str, Any]]:

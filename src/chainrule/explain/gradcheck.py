@@ -497,23 +497,61 @@ class Checker:
 
     def penalty_mismatch(self, model: Model, points: list[np.ndarray],
                          user: list[np.ndarray]) -> str | None:
-        """Words for an L2 penalty in the loss but not the gradient, or the other way round."""
+        """Words for an L2 term of the gradient that is not the one of the loss's penalty: left
+        out, added, another constant or sign (in every layer or some), or on the biases too.
+        ``None`` unless the learner's gradient is exactly the data's gradient plus
+        ``a_l W_l`` in each layer ``l`` and ``c b`` on the biases, for some ``a_l, c``."""
         mine = np.concatenate(user)
         bare = replace(model, decay=0.0)
         plain = np.concatenate([bare.gradient(t) for t in points])
-        if model.decay and np.allclose(mine, plain, rtol=1e-6, atol=1e-12):
-            return (f"your loss adds an L2 penalty, {model.decay:.4g}·Σ W², that your gradient "
-                    f"leaves out (its gradient is 2·{model.decay:.4g}·W)")
-        if model.decay:
+        L = len(model.layout.layers)
+        columns = [np.concatenate([_layer_part(bare, t, l, "W") for t in points])
+                   for l in range(L)]
+        columns += [np.concatenate([_layer_part(bare, t, l, "b") for t in points])
+                    for l in range(L)]
+        basis = np.column_stack(columns)
+        used = [bool(np.any(column)) for column in columns]
+        if not any(used[:L]):
             return None
-        shape = np.concatenate([replace(bare, decay=0.5).penalty_gradient(t) for t in points])
-        if not np.any(shape):
+        coefficients, *_ = np.linalg.lstsq(basis[:, used], mine - plain, rcond=None)
+        full = np.zeros(2 * L)
+        full[np.flatnonzero(used)] = coefficients
+        full[np.abs(full) < 1e-9] = 0.0
+        if not np.allclose(mine, plain + basis @ full, rtol=1e-6, atol=1e-12):
             return None
-        c = float((mine - plain) @ shape / (shape @ shape))
-        if c > 0 and np.allclose(mine, plain + c * shape, rtol=1e-6, atol=1e-12):
-            return (f"your gradient adds {c:.4g}·W to the weights' gradients, the gradient of "
-                    f"an L2 penalty {c / 2:.4g}·Σ W² that your loss does not have")
-        return None
+        right, layers, on_biases = 2 * model.decay, full[:L], full[L:]
+        wrong = [l for l in range(L) if abs(layers[l] - right) > 1e-6 * max(abs(right), 1e-12)]
+        if not wrong and not np.any(on_biases):
+            return None
+        parts = []
+        where = "every layer's weight gradient" if len(wrong) == L else \
+            "layer " + ", ".join(str(l + 1) for l in wrong) + "'s weight gradient"
+        same = wrong and np.allclose(layers[wrong], layers[wrong[0]], rtol=1e-6, atol=1e-12)
+        a = float(layers[wrong[0]]) if same else None
+        if wrong and a is None:
+            parts.append("your gradient's L2 terms differ from layer to layer ("
+                         + ", ".join(f"{layers[l]:.4g}·W{l + 1}" for l in range(L))
+                         + f") where your loss's penalty {model.decay:.4g}·Σ W² gives "
+                         f"{right:.4g}·W in every layer")
+        elif wrong and model.decay and a == 0:
+            parts.append(f"your loss adds an L2 penalty, {model.decay:.4g}·Σ W², that your "
+                         f"gradient leaves out of {where} (its gradient is "
+                         f"2·{model.decay:.4g}·W)")
+        elif wrong and not model.decay:
+            parts.append(f"your gradient adds {a:.4g}·W to {where}, the gradient of "
+                         f"an L2 penalty {a / 2:.4g}·Σ W² that your loss does not have")
+        elif wrong:
+            ratio = a / right
+            why = "a sign error" if abs(ratio + 1) < 1e-6 else \
+                f"{ratio:.4g} times it (a missing or extra 1/m, or 2?)"
+            parts.append(f"your gradient adds {a:.4g}·W to {where} where your "
+                         f"loss's L2 penalty {model.decay:.4g}·Σ W² gives {right:.4g}·W: {why}")
+        if np.any(on_biases):
+            terms = ", ".join(f"{c:.4g}·b{l + 1}" for l, c in enumerate(on_biases) if c)
+            parts.append(f"your gradient adds {terms} to the biases' gradients, a penalty on "
+                         "the biases that your loss does not have (biases are usually not "
+                         "penalised)")
+        return "; ".join(parts)
 
     def forward_pass(self, points: list[np.ndarray], user: list[np.ndarray],
                      rtol: float) -> Model | None:
@@ -604,6 +642,15 @@ def _forward_words(model: Model) -> str:
 
 def _samples(model: Model | None) -> int:
     return 0 if model is None else model.X.shape[0]
+
+
+def _layer_part(model: Model, theta: np.ndarray, l: int, part: str) -> np.ndarray:
+    """``theta`` with everything but layer ``l``'s weights (``part="W"``) or biases (``"b"``)
+    set to zero: a direction of the L2 terms a gradient may add."""
+    return model.layout.scatter([
+        (W if part == "W" and k == l else np.zeros_like(W),
+         b if part == "b" and k == l else np.zeros_like(b))
+        for k, (W, b) in enumerate(model.layout.weights(theta))], theta.size)
 
 
 def _explanation(row: ParameterCheck, what: str, points: list[str]) -> str:

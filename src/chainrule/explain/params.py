@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -75,16 +76,31 @@ class Params:
         for path, name, shape in zip(self.paths, self.names, self.shapes, strict=True):
             value = as_float_array(_get(structure, path), f"parameter {label(name)}")
             if value.shape != shape:
-                raise ValueError(f"{label(name)} changed shape from {shape} to {value.shape}")
+                hint = ""
+                if len(shape) == 2 and 1 in shape and value.ndim == 2 and \
+                        np.broadcast_shapes(shape, value.shape) == value.shape:
+                    hint = (" (broadcast: a (k, 1) bias minus a (k,) gradient, e.g. a sum "
+                            "without keepdims=True?)")
+                raise ValueError(f"{label(name)} changed shape from {shape} to "
+                                 f"{value.shape}{hint}")
             parts.append(value.reshape(-1))
         return np.concatenate(parts)
 
     def build(self, theta: Array) -> Any:
         """A new structure like the original, holding the values of ``theta``."""
         leaves = {path: (float(self.leaf(theta, i)) if self.is_float[i]
-                         else self.leaf(theta, i).copy())
+                         else self._like(i, self.leaf(theta, i).copy()))
                   for i, path in enumerate(self.paths)}
         return _rebuild(self.structure, (), leaves)
+
+    def _like(self, i: int, value: Array) -> Array:
+        """``value`` as the learner's own kind of array: ``np.matrix`` stays a matrix (its ``*``
+        is the matrix product, which their code relies on)."""
+        if not isinstance(_get(self.structure, self.paths[i]), np.matrix):
+            return value
+        with warnings.catch_warnings():  # (NumPy's notice that np.matrix is discouraged)
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            return np.asmatrix(value)
 
     def vector(self, grads: Any, what: str = "grad_fn") -> Array:
         """Gradients in the structure of the parameters (or a flat list/tuple of one gradient

@@ -95,8 +95,8 @@ def check_update(step: Any, params: Any, loss_fn: Any, learning_rate: float, *,
             "net.biases]). If your training relies on such a step, its updates are lost too.")
     if report.mistakes and set(report.mistakes.values()) == {"unexplained"}:
         report.notes.append(
-            "check_update reads one update: a step that loops over the samples (an epoch of "
-            "per-sample updates) implies no single gradient; pass it one sample "
+            "if your step loops over the samples (an epoch of per-sample updates), it implies "
+            "no single gradient: check_update reads one update, so give it one sample "
             "(X=X[:1], y=y[:1]) or one batch")
     return report
 
@@ -110,7 +110,15 @@ def _after(P: Params, structure: Any, result: Any) -> np.ndarray:
         result = dict(zip(P.names, result, strict=True))
     try:
         return P.theta(result)
-    except (KeyError, IndexError, TypeError, ValueError):
-        raise ValueError(
-            "step returned something that is not the parameters in their structure; let it "
-            "change params in place and return None, or return the new parameters") from None
+    except ValueError as error:
+        if "shape" in str(error):  # the structure is right, a parameter is not
+            raise ValueError(f"step returned parameters of another shape: {error}") from None
+        raise _not_the_parameters() from None
+    except (KeyError, IndexError, TypeError):
+        raise _not_the_parameters() from None
+
+
+def _not_the_parameters() -> ValueError:
+    return ValueError(
+        "step returned something that is not the parameters in their structure; let it change "
+        "params in place and return None, or return the new parameters")
