@@ -528,3 +528,26 @@ def test_a_step_that_breaks_a_bias_shape_says_which_and_how() -> None:
 
     with pytest.raises(ValueError, match=r"b1 changed shape from \(3, 1\) to \(3, 3\).*keepdims"):
         check_update(step, params, loss, 0.5, X=X.T, y=y.T)
+
+
+def test_a_bias_summed_over_every_axis_is_told_from_its_right_error() -> None:
+    """db2 = np.sum(dZ2) for a 2-output layer: the shape fits (a scalar broadcast), the error
+    is right (so is dW2), only the sum is wrong: say that, not 'not the right error'."""
+    rng = np.random.default_rng(5)
+    X, Y = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
+    params = {"W1": rng.normal(size=(3, 4)), "b1": np.zeros(4), "W2": rng.normal(size=(4, 2)),
+              "b2": np.zeros(2)}
+
+    def loss(p):
+        return float(np.mean((np.tanh(X @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"] - Y) ** 2))
+
+    def grad(p):
+        H = np.tanh(X @ p["W1"] + p["b1"])
+        d2 = 2 * (H @ p["W2"] + p["b2"] - Y) / Y.size
+        d1 = d2 @ p["W2"].T * (1 - H**2)
+        return {"W1": X.T @ d1, "b1": d1.sum(0), "W2": H.T @ d2,
+                "b2": np.full(2, np.sum(d2))}  # the bug: every axis summed
+
+    report = check_gradients(loss, grad, params, X=X, y=Y)
+    assert report.mistakes == {"b2": "unexplained"}, str(report)
+    assert "over every axis" in report["b2"].yours

@@ -353,6 +353,7 @@ class Finding:
     kind: str = "W"
     choice: Choice | None = None
     entries: Array | None = None  # which entries of the layer's W (or b) the parameter holds
+    sum_only: bool = False  # a bias wrong beside its layer's right weights: only its sum is
 
 
 def explain(model: Model, thetas: list[Array], user: list[Array], true: list[Array],
@@ -536,6 +537,10 @@ def _fall_back(findings: dict[int, Finding], units: list[Unit], L: int) -> None:
     wrong_layers = {f.layer for f in findings.values()}
     for found in findings.values():
         if found.code != "unexplained":
+            continue
+        if found.kind == "b" and not any(f.layer == found.layer and f.kind == "W"
+                                         for f in findings.values()):
+            found.sum_only = True  # the layer's error is right (its weights' gradient is)
             continue
         bias_right = not any(f.layer == found.layer and f.kind == "b"
                              for f in findings.values()) and any(

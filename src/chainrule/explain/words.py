@@ -136,6 +136,10 @@ class Namer:
         choice = found.choice
         if choice is None:
             return ""
+        if found.sum_only:
+            return (f"not Σ over the samples of δ{l}, though δ{l} itself is right (the weights' "
+                    f"gradient of layer {l} is): a sum over the wrong axis, or over every axis "
+                    "(np.sum without axis=)?")
         if found.code in ("not-carried-back", "unexplained") and not choice.codes(found.kind):
             return (f"not the right δ{l}, nor any of the classic wrong ones: check which error "
                     f"and which weights reach layer {l}, entry by entry")
