@@ -551,3 +551,50 @@ def test_a_bias_summed_over_every_axis_is_told_from_its_right_error() -> None:
     report = check_gradients(loss, grad, params, X=X, y=Y)
     assert report.mistakes == {"b2": "unexplained"}, str(report)
     assert "over every axis" in report["b2"].yours
+
+
+def test_a_one_layer_net_keyed_w_and_b_is_identified() -> None:
+    """Logistic regression with params {'w', 'b'} (no layer number) and samples as columns
+    (datascience.stackexchange 25394): dw built from the layer's own output is named."""
+    X, Y = np.array([[-3.0, -2.0, 3.0, 2.0]]), np.array([[0.0, 0.0, 1.0, 1.0]])
+    params = {"w": np.array([[0.3]]), "b": np.array([[0.1]])}
+
+    def loss(p):
+        h = sig(p["w"] @ X + p["b"])
+        return float(-np.sum(Y * np.log(h) + (1 - Y) * np.log(1 - h)))
+
+    def grads(p):
+        h = sig(p["w"] @ X + p["b"])
+        dz = h - Y
+        return {"w": dz @ h.T, "b": np.sum(dz, axis=1, keepdims=True)}  # bug: h for X
+
+    report = check_gradients(loss, grads, params, X=X.T, y=Y.T)
+    assert report.mistakes == {"w": "wrong-input"}, str(report)
+
+
+def test_a_network_without_biases_gets_a_note_when_an_input_of_zeros_pins_its_output() -> None:
+    X, y = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), np.array([0, 1, 1, 0.0])
+    params = {"weights0": np.array([[0.2], [-0.4]])}
+
+    def loss(p):
+        return float(0.5 * np.sum((sig(X @ p["weights0"])[:, 0] - y) ** 2))
+
+    def grad(p):
+        out = sig(X @ p["weights0"])[:, 0]
+        return {"weights0": X.T @ ((out - y) * out * (1 - out))[:, None]}
+
+    report = check_gradients(loss, grad, params, X=X, y=y)
+    assert report.ok
+    note = next(n for n in report.notes if "no biases" in n)
+    assert "always 0.5 there (target 0)" in note
+    def biased_loss(p):
+        return float(0.5 * np.sum((sig(X @ p["W"] + p["b"])[:, 0] - y) ** 2))
+
+    def biased_grad(p):
+        out = sig(X @ p["W"] + p["b"])[:, 0]
+        d = ((out - y) * out * (1 - out))[:, None]
+        return {"W": X.T @ d, "b": d.sum(axis=0)}
+
+    biased = check_gradients(biased_loss, biased_grad,
+                             {"W": np.array([[0.2], [-0.4]]), "b": np.zeros(1)}, X=X, y=y)
+    assert biased.ok and not any("no biases" in n for n in biased.notes)

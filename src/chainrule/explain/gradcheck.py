@@ -272,6 +272,7 @@ class Checker:
         if model is not None:
             report.network = model.describe()
             self.notes.insert(0, f"notation: {words.Namer(model, self.entry_names()).notation()}")
+            self.notes.extend(_bias_notes(model))
         elif not report.network:  # (a network found from the gradient: the loss is wrong)
             call = ("check_update(step, params, loss_fn, learning_rate, X=X, y=y)"
                     if self.what == "implied" else
@@ -688,6 +689,27 @@ def _structure_notes(report: GradientReport, model: Model | None,
     return [f"the layers after layer {last} ({later}) are right but layer {last} is wrong: "
             f"the error is not carried back to it correctly (δ{last}), or layer {last}'s own "
             "formula is wrong; its row says which"]
+
+
+def _bias_notes(model: Model) -> list[str]:
+    """Gradients can be right in a network that cannot learn: one without biases, whose output
+    at an input of zeros (XOR's ``[0, 0]``) is fixed whatever the weights, when every hidden
+    activation has ``f(0) = 0`` (or there is no hidden layer)."""
+    if any(m.b is not None for m in model.layout.layers):
+        return []
+    zero_rows = np.flatnonzero(~np.any(model.X, axis=1))
+    hidden_zero = all(float(model.activate(name, np.zeros((1, 1)))[0, 0]) == 0
+                      for name in model.activations[:-1])
+    if not (zero_rows.size and hidden_zero):
+        return []
+    k = model.T.shape[1]
+    out = model.activate(model.activations[-1], np.zeros((1, k)))[0]
+    row = int(zero_rows[0])
+    shown = ", ".join(f"{v:.3g}" for v in out)
+    target = ", ".join(f"{v:.3g}" for v in model.T[row])
+    return [f"your network has no biases: at the input of zeros (sample {row}) every net input "
+            f"z is 0 whatever the weights, so the output is always {shown} there (target "
+            f"{target}); gradients cannot change that: add a bias to every layer (z = x·W + b)"]
 
 
 def _float_kind(value: Any) -> str:

@@ -122,6 +122,9 @@ def _by_order(weights: list[Leaf], biases: list[Leaf]) -> Iterator[list[Group]]:
     """The i-th weight with the i-th bias; or scalars in sequence (``w1 .. w6``)."""
     if not weights:
         return
+    if len(weights) == 1 and len(biases) <= 1:  # one layer, whatever its size (1-1: scalars)
+        yield [(weights, biases)]
+        return
     if all(leaf.size == 1 for leaf in weights):
         return  # scalars in sequence: sized by the data, see _sequential
     if not biases:
@@ -159,8 +162,10 @@ def _layer_maps(weights: list[Leaf], biases: list[Leaf], n_in: int) -> Iterator[
             if W.shape[0] == n_in and (bias_index is None or bias_index.size == W.shape[1]):
                 yield LayerMap(W, bias_index, w.name, bias_name, orientation)
             if bias_index is None and W.shape[0] == n_in + 1:  # bias folded into the weights
-                yield LayerMap(W[1:], W[0], w.name, f"{w.name} (row of the bias)", orientation)
-                yield LayerMap(W[:-1], W[-1], w.name, f"{w.name} (row of the bias)",
+                line = "row" if orientation == "io" else "column"
+                yield LayerMap(W[1:], W[0], w.name, f"{w.name}'s first {line} (the bias)",
+                               orientation)
+                yield LayerMap(W[:-1], W[-1], w.name, f"{w.name}'s last {line} (the bias)",
                                orientation)
         return
     if not all(w.size == 1 for w in weights) or len(weights) % n_in:

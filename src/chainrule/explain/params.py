@@ -133,8 +133,9 @@ class Params:
                                 "np.sum(delta, axis=0) for samples in rows, axis=1 for samples "
                                 "in columns, with keepdims=True for a column vector)")
                     elif not hint and grad.size == 1:
-                        hint = (" (a single number: a sum over every axis, where only the "
-                                "samples' axis belongs?)")
+                        hint = (" (a single number: a sum over every axis where only the "
+                                "samples' belongs, or a product of the wrong arrays, such as "
+                                "the layer's own output where its input belongs?)")
                     raise ValueError(
                         f"the gradient of {label(name)} has shape {grad.shape} but the "
                         f"parameter has shape {shape}{hint}; a gradient must have the shape of "
