@@ -304,6 +304,8 @@ def test_bad_input_gets_a_message_not_a_traceback(server):
     assert status == 400 and "unknown action" in json.loads(body)["error"]
     status, body, _ = call(server, "/api/sample", {"index": 99})
     assert status == 400 and "from 0 to 3" in json.loads(body)["error"]
+    status, body, _ = call(server, "/api/sample", raw=b'{"index": 1e400}')  # infinity
+    assert status == 400 and "whole number" in json.loads(body)["error"]
     status, body, _ = call(server, "/api/settings", {"problem": "../../etc/passwd"})
     assert status == 400 and "unknown problem" in json.loads(body)["error"]
     assert b"Traceback" not in body
@@ -466,3 +468,44 @@ def test_cli_port_in_use_exits_2():
         result = CliRunner().invoke(main, ["playground", "xor", "--port", str(port),
                                            "--no-browser"])
     assert result.exit_code == 2 and "choose another --port" in result.output
+
+
+# -- found by a red-team in the browser -----------------------------------------------------------
+def test_a_table_with_text_and_gaps_keeps_each_input_named_after_its_own_column(tmp_path):
+    """A text column used to shift every input name by one (and --columns trained on other
+    columns); gaps stopped the table ('SVD did not converge'); a target with gaps leaked an
+    internal error. The data layer's roles now apply, as in `chainrule train`."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 80
+    frame = pd.DataFrame({"name": [f"id{i}" for i in range(n)],
+                          "binary": rng.integers(0, 2, n).astype(float),
+                          "uniform": rng.random(n), "three": rng.integers(0, 3, n) * 1.0,
+                          "kind": np.where(rng.random(n) < 0.5, "a", "b")})
+    frame.loc[3, "uniform"] = np.nan
+    frame.loc[5, "kind"] = None
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    chosen = load_problem(str(path), target="kind", columns="binary,uniform")
+    assert chosen.features == ["binary", "uniform"]
+    rows = np.concatenate([chosen.X, chosen.X_val])
+    assert len(np.unique(rows[:, 0])) == 2 and len(np.unique(rows[:, 1])) > 40
+    assert "name" in chosen.note and "1 rows without a target" in chosen.note
+    assert load_problem(str(path), target="kind").features == ["PC1", "PC2"]
+    with pytest.raises(ValueError, match="--columns name: that column is dropped"):
+        load_problem(str(path), target="kind", columns="name")
+
+
+def test_a_softmax_output_trained_with_mse_gets_one_hot_targets():
+    """iris offers cross_entropy and mse; mse used to stop training with a shape error."""
+    session = make_session("iris", loss="mse", restarts="1", speed="max")
+    try:
+        session.command("epoch")
+        wait_until(lambda: session.state()["epoch"] == 1 and
+                   session.state()["status"] == "paused")
+        assert "error" not in str(session.state().get("message", "")).lower()
+        worked = session.worked(0)
+        assert worked["difference"] < 1e-12
+    finally:
+        session.close()

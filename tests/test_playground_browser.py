@@ -215,3 +215,23 @@ def test_a_large_network_stays_responsive(page):
         screenshot(page, "playground-spirals-64-64.png")
     finally:
         server.stop()
+
+
+def test_on_a_phone_nothing_is_wider_than_the_screen(browser):
+    """375 px wide: one column of cards, no sideways scrolling (it used to be 411-453 px)."""
+    server = launch("xor")
+    server.start()
+    page = browser.new_page(viewport={"width": 375, "height": 667})
+    try:
+        page.set_default_timeout(60_000)
+        page.goto(server.url)
+        page.wait_for_function("() => window.playground.state.epoch !== undefined")
+        page.wait_for_timeout(500)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"the page is {width} px wide on a 375 px screen"
+        boxes = page.eval_on_selector_all(".card", "cards => cards.map(c => c.offsetWidth)")
+        assert min(boxes) > 300  # each card takes the screen's width, not a 40 px sliver
+        screenshot(page, "playground-phone.png", full_page=True)
+    finally:
+        page.close()
+        server.stop()

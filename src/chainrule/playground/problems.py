@@ -16,11 +16,20 @@ draw (a truth table for small problems, a heat map for two inputs, a curve for o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..data import Standardizer, class_labels, encode_labels, infer_task, read_table, split_rows
+from ..data import (
+    Preprocessor,
+    Standardizer,
+    class_labels,
+    drop_missing_target,
+    encode_labels,
+    infer_task,
+    read_table,
+    split_rows,
+)
 from ..datasets import PROBLEMS, load_dataset
 
 Array = np.ndarray
@@ -180,6 +189,7 @@ def _table(source: str, target: str | None, columns: str | None) -> PlaygroundDa
     table = read_table(source, target)
     if table.target is None:
         raise ValueError(f"{source} has no target column; pass --target COL")
+    table, dropped = drop_missing_target(table)
     task = infer_task(table.target)
     if task == "classification":
         labels = class_labels(table.target)
@@ -192,8 +202,15 @@ def _table(source: str, target: str | None, columns: str | None) -> PlaygroundDa
     else:
         y = np.asarray(table.target, dtype=float)
         classes = []
-    X, features, note = _inputs(table.X, table.feature_names, columns, source)
-    data = _split(source, f"{source}: {len(X)} rows, target {table.target_name}", X, y,
+    pre = Preprocessor.fit(table, standardize=False)  # (standardised in _split)
+    X, features, note = _inputs(pre, table, columns, source)
+    skipped = [f"{name} ({detail.split(';')[0]})" for name, role, detail in pre.describe()
+               if role == "dropped"]
+    if skipped:
+        note += "; not used: " + ", ".join(skipped)
+    if dropped:
+        note += f"; {dropped} rows without a target left out"
+    data = _split(source, f"{len(X)} rows, target {table.target_name}", X, y,
                   features, task, classes, note)
     if task == "regression":  # standardise the targets too, on the training rows
         scaler = Standardizer.fit(data.y[:, None])
@@ -206,24 +223,34 @@ def _table(source: str, target: str | None, columns: str | None) -> PlaygroundDa
     return data
 
 
-def _inputs(X: Array, names: list[str], columns: str | None,
+def _inputs(pre: Preprocessor, table, columns: str | None,
             source: str) -> tuple[Array, list[str], str]:
-    """The columns the network takes: two chosen ones, all, or the first two principal
-    components of the standardised features; their names; and a note saying which."""
-    if columns is not None:
-        if columns.strip().lower() == "all":
-            return X, names, "all features"
+    """The columns the network takes: one or two chosen numeric ones, all (categories one-hot,
+    gaps filled, as ``chainrule train`` does), or the first two principal components of all of
+    them standardised; their names; and a note saying which."""
+    names = pre.output_names
+    if columns is not None and columns.strip().lower() != "all":
         chosen = [c.strip() for c in columns.split(",") if c.strip()]
         if not 1 <= len(chosen) <= 2:
             raise ValueError(f"--columns takes one or two column names (or 'all'), got "
                              f"{columns!r}")
-        missing = [c for c in chosen if c not in names]
-        if missing:
-            raise ValueError(f"{source} has no feature column {missing[0]!r}; its features are "
-                             f"{', '.join(names)}")
-        return X[:, [names.index(c) for c in chosen]], chosen, "chosen columns"
-    if X.shape[1] <= 2:
-        return X, names, "its features"
+        numeric = [c.name for c in pre.numeric]
+        for name in chosen:
+            if name not in table.columns:
+                raise ValueError(f"{source} has no feature column {name!r}; its features are "
+                                 f"{', '.join(table.columns)}")
+            if name not in numeric:
+                role = next(r for n, r, _ in pre.describe() if n == name)
+                raise ValueError(f"--columns {name}: that column is {role}, not numbers; choose "
+                                 f"one or two of {', '.join(numeric)}, or 'all'")
+        pre = Preprocessor([c if c.name in chosen else replace(c, role="dropped")
+                            for c in pre.columns])
+        names = [c.name for c in pre.numeric]  # (table order; gap indicators come after)
+        X = pre.transform(table)[:, [names.index(name) for name in chosen]]
+        return X, chosen, "chosen columns"
+    X = pre.transform(table)
+    if columns is not None or X.shape[1] <= 2:
+        return X, names, "all features" if columns is not None else "its features"
     Z = Standardizer.fit(X).transform(X)
     _, s, Vt = np.linalg.svd(Z - Z.mean(axis=0), full_matrices=False)
     share = (s[:2] ** 2).sum() / max((s**2).sum(), 1e-300)

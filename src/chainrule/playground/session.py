@@ -101,7 +101,14 @@ class Run:
 
     def validation(self) -> tuple[np.ndarray, np.ndarray] | None:
         d = self.data
-        return None if d.X_val is None else (d.X_val, d.y_val)
+        return None if d.X_val is None else (d.X_val, self.targets(d.y_val))
+
+    def targets(self, y: np.ndarray) -> np.ndarray:
+        """``y`` as this run's loss takes it: class indices, or one-hot rows for a softmax
+        output trained with mse."""
+        if self.data.task == "multiclass" and self.settings.loss == "mse":
+            return np.eye(len(self.data.classes))[np.asarray(y, dtype=int)]
+        return y
 
 
 class _Reporter(Callback):
@@ -207,14 +214,14 @@ class Session:
         n = len(run.data.X)
         try:
             i = int(index)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # (OverflowError: 1e400, infinity)
             raise ValueError(f"sample must be a whole number from 0 to {n - 1}") from None
         if not 0 <= i < n:
             raise ValueError(f"sample must be from 0 to {n - 1}, got {i}")
         net = run.template.copy()
         for layer, (W, b) in zip(net.layers, weights, strict=True):
             layer.weights[...], layer.bias[...] = W, b
-        worked = worked_pass(net, run.data.X[i], run.data.y[i])
+        worked = worked_pass(net, run.data.X[i], run.targets(run.data.y)[i])
         return {"run": run.number, "epoch": epoch, "index": i, "n": n,
                 "worked": worked.to_json(), "difference": difference_from_gradients(worked, net),
                 "sizes": list(net.sizes),
@@ -301,7 +308,7 @@ class Session:
 
     def _train(self, run: Run) -> None:
         """The training thread of ``run``: the race, then chunks, until stopped or diverged."""
-        X, y, s = run.data.X, run.data.y, run.settings
+        X, y, s = run.data.X, run.targets(run.data.y), run.settings
         reporter = _Reporter(self, run)
         try:
             while True:
@@ -451,7 +458,8 @@ class Session:
         from .. import diagnose
 
         try:
-            findings = diagnose(net, run.data.X, run.data.y, **run.settings.fit_kwargs())
+            findings = diagnose(net, run.data.X, run.targets(run.data.y),
+                                **run.settings.fit_kwargs())
             result = {"status": "done", "items": [_finding(f) for f in findings]}
         except Exception as error:  # the page says so; the playground carries on
             result = {"status": "failed", "items": [],
@@ -470,7 +478,8 @@ class Session:
         run.doctor_at = now
         kwargs = {**run.settings.fit_kwargs(), "restarts": 1}
         try:
-            findings = diagnose(run.net.copy(), run.data.X, run.data.y, history=history,
+            findings = diagnose(run.net.copy(), run.data.X, run.targets(run.data.y),
+                                history=history,
                                 probe=False, **kwargs)
             result = {"status": "done", "items": [_finding(f) for f in findings]}
         except Exception as error:

@@ -140,7 +140,8 @@ function render() {
   play.classList.toggle("pause", playing);
   fillForm();
   if (!problem || problem.run !== state.run) return;
-  $("problem-title").textContent = `${problem.name}: ${problem.description}`;
+  $("problem-title").textContent = problem.description.startsWith(problem.name) ?
+    problem.description : `${problem.name}: ${problem.description}`;
   $("val-legend").hidden = !problem.n_val;
   $("problem-note").textContent = problem.note ? `Inputs: ${problem.note.replace(/^inputs:? ?/, "")}.` : "";
   renderRace();
