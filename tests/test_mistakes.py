@@ -598,3 +598,29 @@ def test_a_network_without_biases_gets_a_note_when_an_input_of_zeros_pins_its_ou
     biased = check_gradients(biased_loss, biased_grad,
                              {"W": np.array([[0.2], [-0.4]]), "b": np.zeros(1)}, X=X, y=y)
     assert biased.ok and not any("no biases" in n for n in biased.notes)
+
+
+def test_cross_entropy_on_targets_outside_0_1_is_still_identified() -> None:
+    """A sine fitted by a sigmoid output under cross-entropy (stackoverflow 55858141): the loss
+    is a mistake of the learner's, but computable, so the network is identified and the
+    gradient's own mistake (dW2 from the layer's output) named."""
+    x = np.linspace(-3, 3, 12)[None, :]
+    y = np.sin(x)  # outside [0, 1]: the output cannot reach it, and the doctor says so
+    rng = np.random.default_rng(0)
+    params = {"W1": rng.normal(size=(4, 1)) * 0.1, "b1": np.zeros((4, 1)),
+              "W2": rng.normal(size=(1, 4)) * 0.1, "b2": np.zeros((1, 1))}  # (the post's 0.01)
+
+    def loss(p):
+        A2 = sig(p["W2"] @ np.tanh(p["W1"] @ x + p["b1"]) + p["b2"])
+        return float(-np.mean(y * np.log(A2) + (1 - y) * np.log(1 - A2)))
+
+    def grad(p):
+        A1 = np.tanh(p["W1"] @ x + p["b1"])
+        A2 = sig(p["W2"] @ A1 + p["b2"])
+        dZ2 = (A2 - y) / x.shape[1]
+        dZ1 = p["W2"].T @ dZ2 * (1 - A1**2)
+        return {"W1": dZ1 @ x.T, "b1": dZ1.sum(1, keepdims=True),
+                "W2": dZ2 @ A2.T @ np.ones((1, 4)), "b2": dZ2.sum(1, keepdims=True)}  # A2, not A1
+
+    report = check_gradients(loss, grad, params, X=x.T, y=y.T)
+    assert report.mistakes == {"W2": "wrong-input"}, str(report)

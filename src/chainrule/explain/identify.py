@@ -370,8 +370,9 @@ def _models(layout: Layout, X: Array, T: Array) -> Iterator[Model]:
             if out == "softmax" and (n_out < 2 or not binary):
                 continue
             for error in ERRORS:
-                if error != "squared" and not (binary and out in ("sigmoid", "softmax")):
-                    continue
+                if error != "squared" and not (binary and out in ("sigmoid", "softmax")
+                                               or error == "bce" and out == "sigmoid"):
+                    continue  # (bce with targets outside [0, 1]: a learner's mistake, computable)
                 yield Model(layout, (*hidden, out), error, 1.0, X, T)
 
 
