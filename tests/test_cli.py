@@ -633,3 +633,40 @@ def test_a_model_with_categories_predicts_from_a_files_path(tmp_path):
     table = read_table(data)
     np.testing.assert_array_equal(model.predict_proba(str(data)), model.predict_proba(table))
     np.testing.assert_array_equal(model.predict(data), model.predict(table))
+
+
+def test_category_codes_keep_their_leading_zeros_in_new_files(tmp_path):
+    """A model's categorical column is read as text: a new file with only number-like codes
+    ('01', '02') must not turn them into 1 and 2, unseen categories."""
+    rng = np.random.default_rng(0)
+    codes = rng.choice(["01", "02", "10", "A1"], 120)
+    x = rng.normal(size=120)
+    y = x + (codes == "02") * 2
+    train = tmp_path / "train.csv"
+    with open(train, "w") as f:
+        f.write("code,x,y\n" + "".join(f"{c},{v},{t}\n" for c, v, t in zip(codes, x, y,
+                                                                       strict=True)))
+    new = tmp_path / "new.csv"
+    with open(new, "w") as f:
+        f.write("code,x\n01,0.5\n02,0.5\n")
+    model_path = tmp_path / "m.chainrule"
+    assert run("train", train, "--target", "y", "--out", model_path).exit_code == 0
+    out = tmp_path / "p.csv"
+    result = run("predict", model_path, new, "--out", out)
+    assert result.exit_code == 0 and "not seen in training" not in result.output
+
+
+def test_a_text_class_model_evaluates_a_column_that_reads_as_numbers(tmp_path):
+    """Classes '1', '2', '3', 'x': a new file holding only 1..3 reads as numbers; evaluate must
+    compare labels as text, not leak "could not convert string to float"."""
+    rng = np.random.default_rng(1)
+    labels = rng.choice(["1", "2", "3", "x"], 100)
+    x = rng.normal(size=100) + (labels == "x")
+    train, new = tmp_path / "train.csv", tmp_path / "new.csv"
+    train.write_text("x,y\n" + "".join(f"{v},{t}\n" for v, t in zip(x, labels, strict=True)))
+    new.write_text("x,y\n0.1,1\n0.2,2\n0.3,3\n")
+    model_path = tmp_path / "m.chainrule"
+    assert run("train", train, "--target", "y", "--out", model_path).exit_code == 0
+    result = run("evaluate", model_path, new, "--target", "y")
+    assert result.exit_code == 0, result.output
+    assert "accuracy" in result.output

@@ -223,3 +223,25 @@ def test_dates_are_days_since_1970_stored_and_applied_again(tmp_path):
     np.testing.assert_allclose(again.transform(read_table(str(csv), features=again.input_columns)),
                                pre.transform(table), atol=1e-12)
     assert "the median 19" in dict((n, d) for n, _, d in pre.describe())["iso"]
+
+
+# -- found by a red-team of the reading rules ---------------------------------------------------
+@pytest.mark.parametrize(("first", "cells", "fmt"), [
+    ("05/04/2020", ["31/12/2020", "15/01/2021"], "%d/%m/%Y"),  # day first; the first ambiguous
+    ("TBD", ["04/05/2020", "12/31/2020"], "%m/%d/%Y"),  # a stray first cell
+    ("16.06.2020", ["31.12.2020", "01.02.2021"], "%d.%m.%Y"),  # German
+    ("0", ["2020-01-05", "2020-03-01 12:00", "2021-02-02"], "ISO8601"),  # a placeholder, times
+])
+def test_date_columns_are_found_whatever_their_first_cell(first, cells, fmt):
+    from chainrule.data.dates import date_format
+
+    column = np.array([first, *cells * 30], dtype=object)
+    assert date_format(column) == fmt
+
+
+def test_a_model_trained_on_text_dates_reads_real_datetimes_too():
+    from chainrule.data.dates import date_days
+
+    days, bad = date_days(np.array(["2020-01-02 00:00:00.000000", "01/03/2020"], dtype=object),
+                          "%m/%d/%Y")
+    assert bad == [] and days[0] == days[1] - 1

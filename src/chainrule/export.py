@@ -474,8 +474,9 @@ def onnx_inputs(model, data, dtype: str | np.dtype | None = None) -> dict[str, A
     """
     from .data import Table, category_text, read_table
 
-    table = data if isinstance(data, Table) else read_table(data, features=model.feature_names)
     pre = model.preprocessor
+    table = data if isinstance(data, Table) else read_table(
+        data, features=model.feature_names, text=[c.name for c in pre.categorical])
     feeds = {}
     if pre.numeric:
         feeds[INPUT_NAME] = np.ascontiguousarray(pre.raw_numbers(table),

@@ -19,6 +19,7 @@ Array = np.ndarray
 
 DATE_SHARE = 0.95  # a text column is dates when this share of its present cells parse
 ISO = "ISO8601"
+_GUESSES = 20  # distinct first cells whose format pandas is asked to guess
 _ISO_LIKE = re.compile(r"\s*\d{4}-\d{1,2}(-\d{1,2})?([T ]\d{1,2}:\d{2}.*)?\s*")
 _NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 _SAMPLE = 200
@@ -34,23 +35,33 @@ def _present_texts(values: Array) -> list[str] | None:
 
 def date_format(values: Array) -> str | None:
     """The format of a text column of dates (``"ISO8601"`` or a ``strptime`` format), or
-    ``None`` when it does not hold dates."""
+    ``None`` when it does not hold dates.
+
+    Candidates: ISO 8601, and the formats pandas guesses from the first distinct cells (stray
+    cells such as ``TBD`` guess nothing), each also with day and month swapped (``05/04/2020``
+    reads either way); the one that reads the most of a sample is kept, if it reads nearly all
+    the column."""
     texts = _present_texts(values)
     if not texts:
         return None
     sample = texts[:_SAMPLE]
-    if any(_NUMBER.fullmatch(t) for t in sample):
+    if sum(bool(_NUMBER.fullmatch(t)) for t in sample) > len(sample) / 2:
         return None  # plain numbers (20200101 too) are not dates
-    if all(_ISO_LIKE.fullmatch(t) for t in sample):
-        fmt = ISO
-    else:
-        from pandas.tseries.api import guess_datetime_format
+    candidates = [ISO] if any(_ISO_LIKE.fullmatch(t) for t in sample) else []
+    from pandas.tseries.api import guess_datetime_format
 
-        fmt = guess_datetime_format(sample[0].strip())
+    for text in list(dict.fromkeys(t.strip() for t in sample))[:_GUESSES]:
+        fmt = guess_datetime_format(text)
         if fmt is None or not ("%Y" in fmt or "%y" in fmt) or not any(
                 part in fmt for part in ("%m", "%b", "%B")):
-            return None  # a date needs a year and a month
-    if len(date_days(np.array(sample, dtype=object), fmt)[1]) > len(sample) / 2:
+            continue  # a date needs a year and a month
+        swapped = fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+        candidates += [f for f in (fmt, swapped) if f not in candidates]
+    if not candidates:
+        return None
+    array = np.array(sample, dtype=object)
+    fmt = min(candidates, key=lambda f: len(date_days(array, f)[1]))  # (first of the best)
+    if len(date_days(array, fmt)[1]) > len(sample) / 2:
         return None  # a quick look: mostly not dates
     bad = date_days(values, fmt)[1]
     return fmt if len(texts) - len(bad) >= DATE_SHARE * len(texts) else None
@@ -67,6 +78,9 @@ def date_days(values: Array, fmt: str) -> tuple[Array, list[str]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pandas' format-inference chatter
         stamps = pd.to_datetime(texts, format=fmt, errors="coerce", utc=True)
+        if fmt != ISO and stamps.isna().any():  # real dates and times (a DataFrame's
+            iso = pd.to_datetime(texts[stamps.isna()], format=ISO, errors="coerce", utc=True)
+            stamps = stamps.fillna(iso)  # datetime64, read as ISO text), whatever the format
     days = np.array((stamps - pd.Timestamp("1970-01-01", tz="UTC")) / pd.Timedelta(days=1),
                     dtype=float)
     out = np.full(len(values), np.nan)

@@ -116,7 +116,7 @@ def numeric_table(X: Array, names: Sequence[str], target: Array | None = None,
 
 
 def read_table(source: str | os.PathLike | Any, target: str | None = None,
-               features: Sequence[str] | None = None) -> Table:
+               features: Sequence[str] | None = None, text: Sequence[str] = ()) -> Table:
     """Read a data set: a file, a pandas DataFrame, or a built-in data set name.
 
     Parameters
@@ -133,6 +133,10 @@ def read_table(source: str | os.PathLike | Any, target: str | None = None,
         For prediction: take exactly these columns, by name, in this order (other columns,
         such as the target, are ignored). Arrays without names must have exactly this many
         columns, or one more when ``target`` is given.
+    text : sequence of str, optional
+        Columns of a CSV/TSV file to read as text whatever they hold: a model's categorical
+        columns, whose codes (``"007"``) must stay as written even where a new file has only
+        number-like ones.
 
     Raises
     ------
@@ -159,7 +163,7 @@ def read_table(source: str | os.PathLike | Any, target: str | None = None,
         return _read_numpy(path, suffix, target, features)
     if suffix in ARROW_SUFFIXES:
         return _from_arrow(_read_arrow_file(path, ARROW_SUFFIXES[suffix]), target, features, path)
-    return _read_text(path, target, features)
+    return _read_text(path, target, features, text)
 
 
 def _is_data_frame(source: Any) -> bool:
@@ -188,7 +192,8 @@ def _builtin_table(name: str, X: Array, y: Array, features: Sequence[str] | None
 
 
 # -- Arrow sources -------------------------------------------------------------------------------
-def _read_text(path: str, target: str | None, features: Sequence[str] | None) -> Table:
+def _read_text(path: str, target: str | None, features: Sequence[str] | None,
+               text: Sequence[str] = ()) -> Table:
     """A CSV/TSV file, parsed by pandas' C reader about ``CHUNK_BYTES`` at a time.
 
     Each chunk's numbers are copied into the final array at once, so memory never holds the
@@ -201,17 +206,18 @@ def _read_text(path: str, target: str | None, features: Sequence[str] | None) ->
     if len(set(header)) != len(header):
         twice = sorted({h for h in header if header.count(h) > 1})
         raise ValueError(f"{path}: column name(s) {', '.join(twice)} appear more than once")
+    options = dict(NA_OPTIONS, dtype={name: str for name in text if name in header} or None)
     try:
         try:
             rows = max(1000, CHUNK_BYTES // line_bytes)
-            with pd.read_csv(path, sep=delimiter, chunksize=rows, **NA_OPTIONS) as chunks:
+            with pd.read_csv(path, sep=delimiter, chunksize=rows, **options) as chunks:
                 return _read_chunks(chunks, os.path.getsize(path) // line_bytes, target,
                                     features, path, delimiter)
         except _Whole:
             pass
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pandas' mixed-types warning: handled here
-            frame = pd.read_csv(path, sep=delimiter, low_memory=False, **NA_OPTIONS)
+            frame = pd.read_csv(path, sep=delimiter, low_memory=False, **options)
         return _from_arrow(_arrow_of_frame(frame), target, features, path, delimiter == ";")
     except UnicodeDecodeError:
         raise ValueError(f"{path} is not a text (UTF-8) table; expected CSV/TSV, Parquet, "

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .preprocessing import category_text
 from .reading import Table
 
 Array = np.ndarray
@@ -111,9 +112,12 @@ def check_classes(y: Array, name: str | None, holdout: float) -> None:
                          "with --target (if it holds numbers written as text, write them as plain "
                          "numbers and use --task regression)")
     if k > n / 2 and k > 2:
+        numbers = np.asarray(y).dtype.kind in "biuf"
+        advice = ("if it is a quantity, --task regression predicts it" if numbers else
+                  "check that it is the column to predict (text cannot be regressed; numbers "
+                  "written as text must be plain numbers first)")
         warnings.warn(f"target {name!r} has {k} classes in {n} rows, most with a single row to "
-                      "learn from; if it is a quantity, --task regression predicts it",
-                      UserWarning, stacklevel=2)
+                      f"learn from; {advice}", UserWarning, stacklevel=2)
 
 
 def regression_targets(y: Array, name: str | None) -> Array:
@@ -140,8 +144,11 @@ def class_labels(y: Array) -> list[Any]:
 def encode_labels(y: Array, classes: Sequence[Any]) -> Array:
     """Indices of ``y``'s labels in ``classes``; unknown labels raise ``ValueError``."""
     y = np.asarray(y)
-    keys = [str(c) for c in classes] if y.dtype.kind not in "biuf" else [float(c) for c in classes]
-    values = y.astype(str) if y.dtype.kind not in "biuf" else y.astype(float)
+    if y.dtype.kind in "biuf" and all(isinstance(c, int | float) for c in classes):
+        keys, values = [float(c) for c in classes], y.astype(float)
+    else:  # text labels, or numbers read where the model's classes are text ('1', '2', 'x')
+        keys = [category_text(c) for c in classes]
+        values = np.array([category_text(v) for v in y.tolist()], dtype=object)
     lookup = {k: i for i, k in enumerate(keys)}
     unknown = sorted({str(v) for v in values.tolist() if v not in lookup})
     if unknown:
