@@ -245,3 +245,15 @@ def test_a_model_trained_on_text_dates_reads_real_datetimes_too():
     days, bad = date_days(np.array(["2020-01-02 00:00:00.000000", "01/03/2020"], dtype=object),
                           "%m/%d/%Y")
     assert bad == [] and days[0] == days[1] - 1
+
+
+def test_a_file_written_a_comma_and_a_blank_keeps_its_categories_clean(tmp_path):
+    """'x, color' files: the blank after each comma is layout, not the category's first letter
+    (' blue' never matched 'blue' in a tidier file)."""
+    spaced, tidy = tmp_path / "spaced.csv", tmp_path / "tidy.csv"
+    spaced.write_text("x, color, y\n0.5, blue, 1\n0.7, red, 0\n")
+    tidy.write_text("x,color,y\n0.5,blue,1\n0.7,red,0\n")
+    for path in (spaced, tidy):
+        table = read_table(path, target="y")
+        assert table.column("color").tolist() == ["blue", "red"]
+        assert table.column("x").tolist() == [0.5, 0.7]

@@ -202,11 +202,12 @@ def _read_text(path: str, target: str | None, features: Sequence[str] | None,
     """
     import pandas as pd
 
-    delimiter, header, line_bytes = _sniff(path)
+    delimiter, header, line_bytes, spaced = _sniff(path)
     if len(set(header)) != len(header):
         twice = sorted({h for h in header if header.count(h) > 1})
         raise ValueError(f"{path}: column name(s) {', '.join(twice)} appear more than once")
-    options = dict(NA_OPTIONS, dtype={name: str for name in text if name in header} or None)
+    options = dict(NA_OPTIONS, dtype={name: str for name in text if name in header} or None,
+                   skipinitialspace=spaced)
     try:
         try:
             rows = max(1000, CHUNK_BYTES // line_bytes)
@@ -259,9 +260,10 @@ def _frame_kind(column) -> str:
     return "numeric" if column.dtype.kind in "iuf" else "text"
 
 
-def _sniff(path: str) -> tuple[str, list[str], int]:
+def _sniff(path: str) -> tuple[str, list[str], int, bool]:
     """The delimiter of a text table, from its first 64 kB (a comma when nothing else fits),
-    its header's names, and the mean bytes per line."""
+    its header's names, the mean bytes per line, and whether every delimiter is followed by a
+    blank (``a, b, c``: the blank is layout, not part of the cells)."""
     import pyarrow as pa
 
     try:
@@ -289,7 +291,9 @@ def _sniff(path: str) -> tuple[str, list[str], int]:
         delimiter = "\t" if "\t" in lines[0] else ","
     header = next(csv.reader([lines[0]], delimiter=delimiter))
     line_bytes = max(1, len("\n".join(lines).encode()) // len(lines))
-    return delimiter, [name.strip() for name in header], line_bytes
+    spaced = delimiter != " " and all(
+        line.count(delimiter) == line.count(delimiter + " ") > 0 for line in lines[:100])
+    return delimiter, [name.strip() for name in header], line_bytes, spaced
 
 
 def _read_arrow_file(path: str, kind: str):
