@@ -10,6 +10,6 @@ from .core.initializers import (  # noqa: F401
     glorot_uniform,
     he_normal,
     lecun_normal,
-    warn_if_symmetric,
     zeros,
 )
+from .inputs import warn_if_symmetric  # noqa: F401

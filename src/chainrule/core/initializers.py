@@ -20,7 +20,6 @@ Biases always start at zero.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -107,30 +106,3 @@ def get_initializer(init: str | Initializer, activation_name: str) -> Initialize
             "or pass Uniform(low, high)"
         )
     return INITIALIZERS[name]
-
-
-def checked_weights(values, shape: tuple[int, ...], trusted: bool) -> np.ndarray:
-    """An initialiser's weights, checked unless it is a built-in one (``trusted``): numbers of
-    ``shape``, finite."""
-    if trusted:
-        return values
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):
-            weights = np.broadcast_to(checks.numeric_array(values, "init's weights"), shape)
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"init(rng, n_in, n_out, shape) must return numbers of shape {shape}; "
-                         f"{error}") from None
-    if not np.all(np.isfinite(weights)):
-        raise ValueError("init returned NaN or inf initial weights")
-    return weights
-
-
-def warn_if_symmetric(init: str | Initializer, stacklevel: int) -> None:
-    """Warn that ``init="zeros"`` makes hidden units identical for good."""
-    if isinstance(init, str) and init == "zeros":
-        warnings.warn(
-            "init='zeros': hidden units that start identical get identical gradients and stay "
-            "identical, so a layer of them works like a single unit; use init='auto'",
-            UserWarning,
-            stacklevel=stacklevel + 1,
-        )

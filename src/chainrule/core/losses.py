@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..inputs import targets
 from .activations import ActivationLike, activation_name
-from .inputs import targets
 
 Array = np.ndarray
 
@@ -80,7 +80,7 @@ class Loss:
 
     def prepare_targets(self, y: Array, n_out: int, dtype: np.dtype) -> Array:
         """``y`` as a float ``(n, n_out)`` array, refusing labels this loss cannot fit
-        (:func:`chainrule.core.inputs.targets`)."""
+        (:func:`chainrule.inputs.targets`)."""
         return targets(self.name, y, n_out, dtype)
 
 

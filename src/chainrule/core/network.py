@@ -18,15 +18,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .. import checks
-from . import inputs
+from .. import checks, inputs
 from .activations import ActivationLike, activation_name, get_activation
 from .initializers import (
     Initializer,
     Uniform,
-    checked_weights,
     get_initializer,
-    warn_if_symmetric,
 )
 from .layers import Dense, parameter_views
 from .losses import Loss, get_loss
@@ -117,7 +114,7 @@ class Network:
         self.loss_function = get_loss(loss)
         self.loss_function.check_pair(activations[-1])
         self.init = init
-        warn_if_symmetric(init, stacklevel=2)
+        inputs.warn_if_symmetric(init, stacklevel=2)
         self.rng = as_generator(seed)
         self.buffer = np.zeros((1, self.n_parameters), self.dtype)
         views = parameter_views(self.buffer, self.shapes)
@@ -137,7 +134,7 @@ class Network:
             init = get_initializer(self.init, activation_name(layer.activation))
             shape = layer.weights[rows].shape
             W = init(self.rng, layer.n_in, layer.n_out, shape)
-            layer.weights[rows] = checked_weights(W, shape, trusted=built_in)
+            layer.weights[rows] = inputs.checked_weights(W, shape, trusted=built_in)
             layer.bias[rows] = 0
 
     @property
@@ -198,7 +195,7 @@ class Network:
         activations. Warns when ``X`` lies far outside the range of the training inputs, and
         when the outputs overflow to inf or NaN.
         """
-        X, input_range = self._checked_inputs_and_range(X)
+        X, input_range = inputs.inputs_and_range(self, X)
         n, rows = X.shape[0], max(1, PREDICT_BLOCK // sum(self.sizes))
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             inputs.warn_if_outside(X, input_range, self.input_range_)
@@ -215,7 +212,7 @@ class Network:
 
     def loss(self, X: Array, y: Array, sample_weight: Array | None = None) -> float:
         """The loss on ``(X, y)``: mean over samples (weighted by ``sample_weight``)."""
-        X, Y, c, input_range = self._checked_data_and_range(X, y, sample_weight)
+        X, Y, c, input_range = inputs.data_and_range(self, X, y, sample_weight)
         self._check_memory(X.shape[0], backward=False)
         out = self.layers[-1]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -228,7 +225,7 @@ class Network:
         self, X: Array, y: Array, sample_weight: Array | None = None
     ) -> list[tuple[Array, Array]]:
         """Gradients of :meth:`loss` by backpropagation: ``[(dW, db), ...]``, one per layer."""
-        X, Y, c, input_range = self._checked_data_and_range(X, y, sample_weight)
+        X, Y, c, input_range = inputs.data_and_range(self, X, y, sample_weight)
         self._check_memory(X.shape[0], backward=True)
         out = self.layers[-1]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -270,42 +267,16 @@ class Network:
 
         return to_torch(self)
 
-    # -- input checking (chainrule.core.inputs) ---------------------------------------------
+    # -- input checking (chainrule.inputs) --------------------------------------------------
     def check_inputs(self, X: Array) -> Array:
         """``X`` as a finite ``(n, n_inputs)`` array of this network's dtype, or a ValueError."""
-        X = inputs.input_array(X, self.n_inputs)
-        if not np.all(np.isfinite(X)):
-            raise ValueError(inputs.NOT_FINITE)
-        return checks.cast(X, self.dtype, "X")
+        return inputs.inputs_and_range(self, X, with_range=False)[0]
 
     def check_data(
         self, X: Array, y: Array, sample_weight: Array | None = None
     ) -> tuple[Array, Array, float | Array]:
         """Checked ``(X, Y, c)``: inputs, ``(n, n_out)`` targets, per-sample loss weights."""
-        return self._with_targets(self.check_inputs(X), y, sample_weight)
-
-    def _checked_data_and_range(
-        self, X: Array, y: Array, sample_weight: Array | None = None
-    ) -> tuple[Array, Array, float | Array, tuple[Array, Array]]:
-        """:meth:`check_data`, and the minimum and maximum of each column of ``X``."""
-        X, input_range = self._checked_inputs_and_range(X)
-        return (*self._with_targets(X, y, sample_weight), input_range)
-
-    def _with_targets(
-        self, X: Array, y: Array, sample_weight: Array | None
-    ) -> tuple[Array, Array, float | Array]:
-        Y = self.loss_function.prepare_targets(y, self.n_outputs, self.dtype)
-        if Y.shape[0] != X.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} samples but y has {Y.shape[0]}")
-        return X, Y, inputs.sample_weights(sample_weight, X.shape[0], self.dtype)
-
-    def _checked_inputs_and_range(self, X: Array) -> tuple[Array, tuple[Array, Array]]:
-        """:meth:`check_inputs`, and each column's minimum and maximum, from one pass."""
-        X = inputs.input_array(X, self.n_inputs)
-        low, high = inputs.column_range(X)
-        if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
-            raise ValueError(inputs.NOT_FINITE)
-        return checks.cast(X, self.dtype, "X"), (low.astype(self.dtype), high.astype(self.dtype))
+        return inputs.data_and_range(self, X, y, sample_weight, with_range=False)[:3]
 
     def __repr__(self) -> str:
         acts = "-".join(activation_name(layer.activation) for layer in self.layers)

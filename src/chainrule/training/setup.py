@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import checks
+from .. import checks, inputs
 from ..core.layers import Dense
 from ..core.network import Network, forward
 from ..core.optimizers import Optimizer, get_optimizer
@@ -81,7 +81,7 @@ def setup(net: Network, X: Array, y: Array, epochs: int | None, batch_size: int 
           patience: int | None) -> Setup:
     """Derive the run's settings from ``fit``'s arguments (checked at the door:
     :func:`check_fit_arguments`), checking the data, and the memory the run needs."""
-    X, Y, c, input_range = net._checked_data_and_range(X, y, sample_weight)
+    X, Y, c, input_range = inputs.data_and_range(net, X, y, sample_weight)
     n = X.shape[0]
     validation = _validation(net, validation_data)
     batch = n if batch_size is None else min(batch_size, n)

@@ -1,4 +1,5 @@
-"""What goes into a network, checked: inputs, targets, sample weights, and the inputs' range.
+"""What goes into a network, checked: inputs, targets, sample weights, the inputs' range, and a
+user's initial weights.
 
 Bad input raises a ``ValueError`` naming the problem and the fix. The inputs' range is taken in
 the same pass that looks for NaN and inf (:func:`column_range`), kept by ``fit`` and compared
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .. import checks
+from . import checks
 
 Array = np.ndarray
 NOT_FINITE = "X contains NaN or inf; remove or impute those samples"
@@ -202,3 +203,57 @@ def per_layer(activation, n_hidden: int) -> list:
     if len(activation) != n_hidden:
         raise ValueError(f"got {len(activation)} hidden activations for {n_hidden} hidden layers")
     return list(activation)
+
+
+def checked_weights(values, shape: tuple[int, ...], trusted: bool) -> np.ndarray:
+    """An initialiser's weights, checked unless it is a built-in one (``trusted``): numbers of
+    ``shape``, finite."""
+    if trusted:
+        return values
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            weights = np.broadcast_to(checks.numeric_array(values, "init's weights"), shape)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"init(rng, n_in, n_out, shape) must return numbers of shape {shape}; "
+                         f"{error}") from None
+    if not np.all(np.isfinite(weights)):
+        raise ValueError("init returned NaN or inf initial weights")
+    return weights
+
+
+def warn_if_symmetric(init, stacklevel: int) -> None:
+    """Warn that ``init="zeros"`` makes hidden units identical for good."""
+    if isinstance(init, str) and init == "zeros":
+        warnings.warn(
+            "init='zeros': hidden units that start identical get identical gradients and stay "
+            "identical, so a layer of them works like a single unit; use init='auto'",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
+def inputs_and_range(net, X: Array, with_range: bool = True
+                     ) -> tuple[Array, tuple[Array, Array] | None]:
+    """``X`` checked for ``net`` (a finite ``(n, n_inputs)`` array of its dtype), and each
+    column's minimum and maximum, taken in the same pass as the NaN/inf check."""
+    X = input_array(X, net.n_inputs)
+    if not with_range:
+        if not np.all(np.isfinite(X)):
+            raise ValueError(NOT_FINITE)
+        return checks.cast(X, net.dtype, "X"), None
+    low, high = column_range(X)
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+        raise ValueError(NOT_FINITE)
+    return checks.cast(X, net.dtype, "X"), (low.astype(net.dtype), high.astype(net.dtype))
+
+
+def data_and_range(net, X: Array, y: Array, sample_weight: Array | None = None,
+                   with_range: bool = True
+                   ) -> tuple[Array, Array, float | Array, tuple[Array, Array] | None]:
+    """Checked ``(X, Y, c)`` for ``net``: inputs, ``(n, n_out)`` targets (as its loss takes
+    them) and per-sample loss weights; and the inputs' range, as :func:`inputs_and_range`."""
+    X, input_range = inputs_and_range(net, X, with_range)
+    Y = net.loss_function.prepare_targets(y, net.n_outputs, net.dtype)
+    if Y.shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} samples but y has {Y.shape[0]}")
+    return X, Y, sample_weights(sample_weight, X.shape[0], net.dtype), input_range
