@@ -237,6 +237,17 @@ class Case:
         affordable = PROBE_SECONDS[probe] / self.seconds_per_epoch(copies, net)
         return int(np.clip(affordable, self.fewest_epochs(), PROBE_EPOCHS[probe]))
 
+    def budgeted_settings(self) -> dict:
+        """The learner's fit settings, their epochs capped at the probe's budget (as the probe
+        that repeats their training caps them)."""
+        settings = dict(self.kwargs)
+        budget = self.epochs_for("yours", self.user_copies)
+        if settings.get("epochs") is None:
+            settings["max_epochs"] = min(settings.get("max_epochs") or budget, budget)
+        else:
+            settings["epochs"] = min(int(settings["epochs"]), budget)
+        return settings
+
     def train(self, net: Network, settings: str = "user", record: bool = False,
               **overrides) -> tuple[History, Copies | None]:
         """Train ``net`` with the learner's settings (or fit's defaults), plus ``overrides``."""

@@ -346,12 +346,9 @@ def _shuffled_held_out_ratio(case: Case, seed: int) -> float:
     net = case.start_net().copy()
     net.rng = np.random.default_rng(20240608 + seed)
     net.initialize(net.layers)
-    settings = dict(case.kwargs)
-    if settings.get("epochs") is None:
-        budget = case.epochs_for("yours", case.user_copies)
-        settings["max_epochs"] = min(settings.get("max_epochs") or budget, budget)
     order = np.random.default_rng(seed).permutation(case.n)
-    net.fit(case.X, case.Y[order], validation_data=case.validation_data, **settings)
+    net.fit(case.X, case.Y[order], validation_data=case.validation_data,
+            **case.budgeted_settings())
     return case.held_out_ratio(net)
 
 

@@ -245,12 +245,7 @@ def memorised(case: Case) -> None:
     rows = np.random.default_rng(20240605).permutation(case.n)
     cut = int(case.n * (1 - HOLD_OUT))
     train, held = rows[:cut], rows[cut:]
-    settings = {k: v for k, v in case.kwargs.items() if k != "sample_weight"}
-    budget = case.epochs_for("yours", case.user_copies)
-    if settings.get("epochs") is None:
-        settings["max_epochs"] = min(settings.get("max_epochs") or budget, budget)
-    else:
-        settings["epochs"] = min(int(settings["epochs"]), budget)
+    settings = {k: v for k, v in case.budgeted_settings().items() if k != "sample_weight"}
     X, Y = case.X, case.Y
     net = case.net.copy()
     if case.history is not None:  # the net given has seen the held-out rows: start afresh
