@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -257,3 +258,16 @@ def test_a_file_written_a_comma_and_a_blank_keeps_its_categories_clean(tmp_path)
         table = read_table(path, target="y")
         assert table.column("color").tolist() == ["blue", "red"]
         assert table.column("x").tolist() == [0.5, 0.7]
+
+
+@pytest.mark.parametrize(("cells", "words"), [
+    ([f"{i}%" for i in range(40)], "numbers written with symbols"),
+    ([f"${i},{i % 10}00" for i in range(1, 41)], "numbers written with symbols"),
+    ([str(i) for i in range(34)] + ["?"] * 6, "numbers in 85% of its cells, but not in 6 ('?')"),
+])
+def test_a_column_of_numbers_it_cannot_read_says_why_it_is_dropped(cells, words):
+    """Not 'identifier-like text' for 12%, $1,200 or numbers with 15% '?': say what to fix."""
+    table = Table(np.zeros((40, 0)), [], {"v": np.array(cells, dtype=object)}, ["v"],
+                  np.arange(40.0), "y", "t.csv")
+    with pytest.raises(ValueError, match=re.escape(words)):  # (the only column: none is left)
+        Preprocessor.fit(table)

@@ -37,6 +37,7 @@ followed by its indicator.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ Array = np.ndarray
 ROLES = ("numeric", "date", "categorical", "dropped")
 NUMBER_ROLES = ("numeric", "date")  # the roles of the numeric block: raw numbers, then scaled
 IDENTIFIER_FRACTION = 0.5  # text with distinct values in more than this share of rows ...
+DECORATED_NUMBER = re.compile(r"\s*\(?[+-]?[$€£¥]?\s*\d[\d,. ]*%?\)?\s*")  # 12%, $1,200, (12)
 IDENTIFIER_MIN_VALUES = 10  # ... and more than this many distinct values is identifier-like
 ROW_NUMBER_NAMES = ("", "rownames", "row.names", "row_names", "unnamed: 0")
 FAR = 1.0  # warn for raw values more than FAR training ranges outside that range
@@ -469,6 +471,17 @@ def _categorical(name: str, values: Array, forced: bool) -> Column:
     distinct = len(categories)
     if not forced and distinct > IDENTIFIER_MIN_VALUES and distinct > (
             IDENTIFIER_FRACTION * len(present)):
+        if sum(bool(DECORATED_NUMBER.fullmatch(t)) for t in present) >= 0.9 * len(present):
+            shown = ", ".join(repr(t) for t in present[:2])
+            return Column(name, "dropped", f"numbers written with symbols ({shown}): write them "
+                                           "as plain numbers (no %, currency or thousands "
+                                           "separators) to use them")
+        _, others = text_numbers(np.array(present, dtype=object))
+        if len(others) < len(present) / 2:  # mostly numbers: say so, and which cells are not
+            shown = ", ".join(repr(o) for o in list(dict.fromkeys(others))[:3])
+            return Column(name, "dropped", f"numbers in {1 - len(others) / len(present):.0%} of "
+                                           f"its cells, but not in {len(others)} ({shown}): "
+                                           "write those as plain numbers, or leave them empty")
         return Column(name, "dropped", f"identifier-like text ({distinct} distinct values in "
                                        f"{len(present)} rows); keep it with --categorical")
     reason = "asked (--categorical)" if forced else (
