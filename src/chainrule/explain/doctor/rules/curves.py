@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ....optimizers import Optimizer
+from ....optimizers import Optimizer, Rprop, get_optimizer
 from ..case import LEARNED_LOSS, SIGNAL, SLOW_PROGRESS, Case
 from . import rule
 from .units import check_units, vector
@@ -86,8 +86,8 @@ def learning_rate_too_high(case: Case) -> None:
     adaptive = _adaptive_steps(case)
     stalled = tail > 0.9 * first and (rises >= OSCILLATING or worse or loss.max() > 2 * first
                                       or jumps > BIG_UPDATE) and not adaptive
-    thrashing = rises >= OSCILLATING and loss[-1] > 1.5 * finite.min() and \
-        not case.learned_loss(loss[-1]) if not case.truth_table else False
+    thrashing = not case.truth_table and rises >= OSCILLATING and \
+        loss[-1] > 1.5 * finite.min() and not case.learned_loss(loss[-1])
     if not run.fitted and loss.size >= MIN_CURVE and (stalled or thrashing):
         how = ("ended higher than it started" if worse else "went nowhere") if stalled else \
             f"thrashed: it ended at {loss[-1] / finite.min():.3g} times its lowest value"
@@ -111,11 +111,10 @@ def learning_rate_too_high(case: Case) -> None:
 def _adaptive_steps(case: Case) -> bool:
     """Rprop at its default initial step (fit's choice for full batches): it sizes its own
     steps, and a loss that wanders then says nothing about a learning rate."""
-    optimizer = case.kwargs.get("optimizer", "auto")
-    full_batch = case.batches == 1
-    name = type(optimizer).__name__.lower() if isinstance(optimizer, Optimizer) else \
-        str(optimizer).lower()
-    return (name == "rprop" or name == "auto" and full_batch) and _rate(case) is None
+    if _rate(case) is not None:  # (an Optimizer object always has its rate)
+        return False
+    chosen = get_optimizer(case.kwargs.get("optimizer", "auto"), None, case.batches == 1)
+    return isinstance(chosen, Rprop)
 
 
 def _overshooting_copies(case: Case) -> None:
