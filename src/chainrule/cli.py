@@ -671,7 +671,7 @@ def _load(path: str):
 
 def _model_table(model, data: str, target: str | None):
     names = model.feature_names or [f"x{i}" for i in range(model.network.n_inputs)]
-    text = [c.name for c in model.preprocessor.categorical] if model.preprocessor else []
+    text = model.preprocessor.text_columns if model.preprocessor else []
     return _read(data, target, features=names, text=text)
 
 

@@ -385,7 +385,7 @@ def model_to_onnx(model, path: str | os.PathLike | None = None,
         raise ValueError("this model has no preprocessing; export its network with to_onnx")
     _check_single(net)
     graph = _GraphBuilder(net.dtype if dtype is None else dtype)
-    names = [c.name for c in pre.categorical]
+    names = pre.text_columns
     if INPUT_NAME in names:
         raise ValueError(f"a categorical column is named {INPUT_NAME!r}, the name of the "
                          "numeric input; rename it")
@@ -476,7 +476,7 @@ def onnx_inputs(model, data, dtype: str | np.dtype | None = None) -> dict[str, A
 
     pre = model.preprocessor
     table = data if isinstance(data, Table) else read_table(
-        data, features=model.feature_names, text=[c.name for c in pre.categorical])
+        data, features=model.feature_names, text=pre.text_columns)
     feeds = {}
     if pre.numeric:
         feeds[INPUT_NAME] = np.ascontiguousarray(pre.raw_numbers(table),

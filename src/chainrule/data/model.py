@@ -73,7 +73,7 @@ class Model:
         """Raw inputs (a :class:`Table`, a file's path, a pandas DataFrame or a numeric array)
         as the network sees them: preprocessed, in the network's dtype."""
         if isinstance(X, str | os.PathLike):
-            X = read_table(X, text=[c.name for c in self.preprocessor.categorical]
+            X = read_table(X, text=self.preprocessor.text_columns
                            if self.preprocessor is not None else ())
         if self.preprocessor is None:
             X = np.asarray(X, dtype=self.network.dtype)

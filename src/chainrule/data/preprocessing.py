@@ -250,6 +250,12 @@ class Preprocessor:
 
     # -- applying ---------------------------------------------------------------------------
     @property
+    def text_columns(self) -> list[str]:
+        """The categorical columns: read as text from new files, so codes such as ``007`` keep
+        their zeros."""
+        return [c.name for c in self.categorical]
+
+    @property
     def input_columns(self) -> list[str]:
         """The columns a table must have: every column not dropped."""
         return [c.name for c in self.columns if c.role != "dropped"]
